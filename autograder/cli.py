@@ -1,0 +1,127 @@
+"""``python -m autograder <command>``: the instructor's entry point."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder import pipeline
+from autograder.course import Course
+from autograder.registry import PROBLEM_SET_NAMES
+
+
+def _course(args) -> Course:
+    return Course.load(Path(args.course) if args.course else None)
+
+
+def cmd_release(args):
+    course = _course(args)
+    for ps in args.problem_sets or PROBLEM_SET_NAMES:
+        path = pipeline.release(course, ps)
+        print(f"released {ps}: {path.relative_to(course.root)}")
+
+
+def cmd_collect(args):
+    course = _course(args)
+    report = pipeline.collect(course, args.problem_set, Path(args.source))
+    print(f"collected {len(report['collected'])}, unchanged {len(report['unchanged'])}, "
+          f"problems {len(report['errors'])}, missing {len(report['missing'])}")
+    for line in report["errors"]:
+        print(f"  problem: {line}")
+    for student in report["missing"]:
+        print(f"  missing: {student} (on the roster, no submission)")
+
+
+def cmd_autograde(args):
+    course = _course(args)
+    pipeline.autograde(course, args.problem_set, args.student or None, args.jobs)
+    print(pipeline.format_table(course, args.problem_set))
+
+
+def cmd_feedback(args):
+    course = _course(args)
+    folder = pipeline.feedback(course, args.problem_set)
+    print(f"feedback written to {folder.relative_to(course.root)}/<student>/{args.problem_set}/")
+
+
+def cmd_export(args):
+    course = _course(args)
+    path = pipeline.export(course, Path(args.to).resolve())
+    print(f"grades exported to {path}")
+
+
+def cmd_status(args):
+    course = _course(args)
+    for ps in args.problem_sets or PROBLEM_SET_NAMES:
+        released = course.released(ps).exists()
+        subs = pipeline.submissions(course, ps)
+        graded = [s for s in subs if (course.autograded / s / ps / f"{ps}.ipynb").exists()]
+        print(f"{ps}: released={'yes' if released else 'no'}, submitted={len(subs)}, autograded={len(graded)}")
+        if graded:
+            print(pipeline.format_table(course, ps))
+
+
+def cmd_selfcheck(args):
+    from autograder.selfcheck import selfcheck
+
+    return 0 if selfcheck(args.problem_sets or PROBLEM_SET_NAMES) else 1
+
+
+def cmd_demo(args):
+    from autograder.demo import run_demo
+
+    return 0 if run_demo(Path(args.course) if args.course else None) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser.add_argument("--course", help="the course directory (default: the one holding nbgrader_config.py)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate the student versions (assignments/) from the masters")
+    p.add_argument("problem_sets", nargs="*")
+    p.set_defaults(run=cmd_release)
+
+    p = sub.add_parser("collect", help="copy submissions from a folder or a zip into submitted/")
+    p.add_argument("problem_set")
+    p.add_argument("source", help="folder or .zip holding <student>/<ps>.ipynb or <student>.ipynb files")
+    p.set_defaults(run=cmd_collect)
+
+    p = sub.add_parser("autograde", help="grade submitted/<student>/<ps>/ with the harness")
+    p.add_argument("problem_set")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--jobs", type=int, help="submissions graded in parallel (default: one per core)")
+    p.set_defaults(run=cmd_autograde)
+
+    p = sub.add_parser("feedback", help="write feedback HTML (nbgrader generate_feedback)")
+    p.add_argument("problem_set")
+    p.set_defaults(run=cmd_feedback)
+
+    p = sub.add_parser("export", help="export grades to CSV (nbgrader export)")
+    p.add_argument("--to", default="grades.csv")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("status", help="what is released, submitted and graded")
+    p.add_argument("problem_sets", nargs="*")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("selfcheck", help="check the registry: references against the master solutions")
+    p.add_argument("problem_sets", nargs="*")
+    p.set_defaults(run=cmd_selfcheck)
+
+    p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    # nbgrader runs alembic as a program: make this environment's tools reachable
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (pipeline.UserError, FileNotFoundError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,91 @@
+"""The course directory and its settings, read from ``nbgrader_config.py``.
+
+The repository root is the nbgrader course directory. nbgrader's own settings
+(``c.CourseDirectory.*``) say where things live; the harness's settings live beside
+them as ``c.Harness.*`` (limits, grading seed, parallel jobs).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from autograder.harness import Limits
+
+DEFAULT_GRADING_SEED = 2718281
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding nbgrader_config.py."""
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    raise FileNotFoundError("no nbgrader_config.py here or above: run this inside the course directory")
+
+
+def _load_config(root: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+@dataclass
+class Course:
+    root: Path
+    course_id: str
+    source: Path
+    release: Path
+    submitted: Path
+    autograded: Path
+    feedback: Path
+    db_url: str
+    seed: int
+    jobs: int
+    limits: Limits
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> "Course":
+        root = find_root(root)
+        config = _load_config(root)
+        cd = config.get("CourseDirectory", {})
+        harness = config.get("Harness", {})
+        limits = Limits(**{f.name: harness[f.name] for f in fields(Limits) if f.name in harness})
+        seed = int(os.environ.get("AUTOGRADER_SEED", harness.get("grading_seed", DEFAULT_GRADING_SEED)))
+        return cls(
+            root=root,
+            course_id=cd.get("course_id", "course"),
+            source=root / cd.get("source_directory", "source"),
+            release=root / cd.get("release_directory", "release"),
+            submitted=root / cd.get("submitted_directory", "submitted"),
+            autograded=root / cd.get("autograded_directory", "autograded"),
+            feedback=root / cd.get("feedback_directory", "feedback"),
+            db_url=cd.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
+            seed=seed,
+            jobs=int(harness.get("jobs", os.cpu_count() or 1)),
+            limits=limits,
+        )
+
+    def master(self, problem_set: str) -> Path:
+        return self.source / problem_set / f"{problem_set}.ipynb"
+
+    def released(self, problem_set: str) -> Path:
+        return self.release / problem_set / f"{problem_set}.ipynb"
+
+    def students(self) -> list[str]:
+        """Student ids from roster.csv (first column ``id``)."""
+        import csv
+
+        roster = self.root / "roster.csv"
+        if not roster.exists():
+            return []
+        with open(roster, newline="") as f:
+            return [row["id"].strip() for row in csv.DictReader(f) if row.get("id", "").strip()]
+
+
+def grading_seed() -> int:
+    """The hidden cases' seed, for the instructor's master notebook."""
+    try:
+        return Course.load().seed
+    except FileNotFoundError:
+        return int(os.environ.get("AUTOGRADER_SEED", DEFAULT_GRADING_SEED))

@@ -1,0 +1,43 @@
+"""Recording verdicts in nbgrader's gradebook, the way nbgrader's own autograde does.
+
+Scores are derived from the autograded notebook with nbgrader's ``determine_grade``,
+so nbgrader's formgrader, feedback and ``nbgrader export`` see ordinary records.
+"""
+from __future__ import annotations
+
+from nbgrader import utils
+from nbgrader.api import Gradebook
+
+from autograder.notebooks import nbgrader_meta
+
+
+def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, student: str,
+           autograded_nb, timestamp: str | None) -> None:
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_student(student)
+        kwargs = {"timestamp": timestamp} if timestamp else {}
+        gb.update_or_create_submission(problem_set, student, **kwargs)
+        for cell in autograded_nb.cells:
+            meta = nbgrader_meta(cell)
+            if not meta.get("grade_id"):
+                continue
+            if meta.get("grade"):
+                grade = gb.find_grade(meta["grade_id"], notebook_id, problem_set, student)
+                grade.auto_score, _ = utils.determine_grade(cell)
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+            if meta.get("solution") or meta.get("task"):
+                comment = gb.find_comment(meta["grade_id"], notebook_id, problem_set, student)
+                unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+                comment.auto_comment = "No response." if unchanged and not meta.get("task") else None
+        gb.db.commit()
+
+
+def scores(db_url: str, course_id: str, problem_set: str, notebook_id: str) -> dict[str, dict[str, float]]:
+    """{student: {grade_id: score}} for every submission of ``problem_set``."""
+    table: dict[str, dict[str, float]] = {}
+    with Gradebook(db_url, course_id) as gb:
+        assignment = gb.find_assignment(problem_set)
+        for submission in assignment.submissions:
+            notebook = gb.find_submission_notebook(notebook_id, problem_set, submission.student.id)
+            table[submission.student.id] = {g.name: g.score for g in notebook.grades}
+    return table

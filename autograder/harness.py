@@ -1,0 +1,348 @@
+"""The grading harness: run a submission's code in a separate process, judge it here.
+
+The verdict is made in this process, which never executes student code. The student's
+solution cells run in ``sandbox/child.py`` beside the master's own provided cells, in a
+fresh process with resource limits; only plain data comes back (JSON and ``.npz``
+arrays loaded with pickles off), and it is compared with the PyTorch references here.
+
+A submission that crashes, exits, loops or returns junk scores 0 on what it broke and
+never stops the grading of others: when the process dies inside graded function *i*,
+function *i* fails with the reason, and a fresh process runs the functions after it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.compare import compare_outputs
+from autograder.device import run_reference
+from autograder.registry import GradedFunction, ProblemSet
+from autograder.sandbox import child as child_module
+
+CHILD_SOURCE = Path(child_module.__file__)
+MAX_RESULT_BYTES = 16 * 2 ** 20
+MAX_PROGRESS_BYTES = 2 ** 20
+MAX_FAILED_CASES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits. Configurable in nbgrader_config.py (``c.Harness.*``)."""
+
+    setup_s: float = 30.0          # wall time for the notebook's top-level code
+    function_s: float | None = None  # overrides each graded function's own time limit
+    memory_mb: int = 2048           # address space of the student's process
+    cpu_s: int = 300                # CPU seconds of the student's process
+    file_mb: int = 64               # largest file it may write (its stdout log included)
+    open_files: int = 64
+
+
+@dataclass
+class FunctionResult:
+    name: str
+    points: int
+    passed: bool
+    cases_passed: int
+    cases_total: int
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return self.points if self.passed else 0
+
+
+@dataclass
+class SubmissionResult:
+    functions: dict[str, FunctionResult]
+    cell_errors: dict[str, str]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return sum(r.score for r in self.functions.values())
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A code cell to run in the sandbox: the master's provided code or the student's solution."""
+
+    id: str
+    source: str
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _death_reason(returncode: int | None, timed_out: float | None, log_tail: str) -> str:
+    if timed_out is not None:
+        return f"timed out after {timed_out:g} s"
+    if returncode is None:
+        return "stopped"
+    if returncode < 0:
+        name = _signal_name(returncode)
+        if name == "SIGXCPU":
+            return "ran out of CPU time"
+        if name == "SIGXFSZ":
+            return "wrote more output than allowed"
+        if name == "SIGSEGV":
+            return "crashed with a segmentation fault"
+        if name == "SIGKILL":
+            return "was killed (out of memory?)"
+        return f"was killed by {name}"
+    if "MemoryError" in log_tail:
+        return "ran out of memory"
+    return f"exited the process (exit code {returncode})"
+
+
+class Grader:
+    """Grades submissions of one problem set with one seed.
+
+    The hidden cases and their expected outputs are computed once, when the grader is
+    made, and reused for every student of the run.
+    """
+
+    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None):
+        self.problem_set = problem_set
+        self.seed = seed
+        self.limits = limits
+        self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
+        self.expected = {
+            fn.name: [run_reference(fn, case) if fn.reference else None for case in self.cases[fn.name]]
+            for fn in problem_set.functions
+        }
+        self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
+        self._inputs_spec, self._inputs_arrays = self._encode_inputs()
+        self._site = self._make_site()
+
+    def close(self):
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ setup
+    def _encode_inputs(self):
+        arrays: dict[str, np.ndarray] = {}
+        specs = [[child_module.encode(tuple(case.args), arrays, np) for case in self.cases[fn.name]]
+                 for fn in self.problem_set.functions]
+        # a case's args decode to a tuple; the child calls f(*args)
+        return specs, arrays
+
+    def _make_site(self) -> Path:
+        """A folder with NumPy alone on it: the child's import path (no torch, no autograder)."""
+        site = self._root / "site"
+        site.mkdir()
+        numpy_dir = Path(np.__file__).resolve().parent
+        for path in [numpy_dir, numpy_dir.parent / "numpy.libs"]:
+            if path.exists():
+                (site / path.name).symlink_to(path)
+        return site
+
+    def _time_limit(self, fn: GradedFunction) -> float:
+        return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
+
+    # ------------------------------------------------------------ grading
+    def grade(self, cells: list[Cell]) -> SubmissionResult:
+        """Run ``cells`` (the master's provided cells and the student's solution cells,
+        in notebook order) and grade every function of the problem set."""
+        started = time.perf_counter()
+        job = Path(tempfile.mkdtemp(prefix="job-", dir=self._root))
+        functions = self.problem_set.functions
+        outcomes: dict[int, list[dict] | str] = {}
+        cell_errors: dict[str, str] = {}
+        notes: list[str] = []
+        try:
+            remaining = list(range(len(functions)))
+            while remaining:
+                run = self._run_child(job, cells, remaining)
+                cell_errors.update(run["cell_errors"])
+                for index in run["done"]:
+                    outcomes[index] = self._read_outcomes(job, index)
+                if run["broken_at"] is None and not run["reached_functions"]:
+                    # the notebook's own code killed the process before any function ran
+                    where = f" while running cell '{run['cell']}'" if run["cell"] else ""
+                    notes.append(f"Your notebook's code {run['reason']}{where}; no function could be graded.")
+                    for index in remaining:
+                        outcomes.setdefault(index, f"not graded: the notebook's code {run['reason']}{where}")
+                    break
+                if run["broken_at"] is not None:
+                    name = functions[run["broken_at"]].name
+                    outcomes[run["broken_at"]] = run["reason"]
+                    notes.append(f"{run['reason']} in {name}.")
+                remaining = [i for i in remaining if i not in outcomes]
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+        results = {fn.name: self._judge(i, fn, outcomes.get(i, "not run"), cell_errors)
+                   for i, fn in enumerate(functions)}
+        return SubmissionResult(results, cell_errors, time.perf_counter() - started, notes)
+
+    def _run_child(self, job: Path, cells: list[Cell], run: list[int]) -> dict:
+        for stale in job.glob("result_*"):
+            stale.unlink()
+        read_fd, write_fd = os.pipe()
+        limits = self.limits
+        spec = {
+            "progress_fd": write_fd,
+            "sys_path": [str(self._site)],
+            "rlimits": {
+                "RLIMIT_AS": limits.memory_mb * 2 ** 20,
+                "RLIMIT_CPU": limits.cpu_s,
+                "RLIMIT_FSIZE": limits.file_mb * 2 ** 20,
+                "RLIMIT_NOFILE": limits.open_files,
+                "RLIMIT_CORE": 0,
+            },
+            "cells": [{"id": c.id, "source": c.source} for c in cells],
+            "functions": [{"name": fn.name, "driver": fn.driver, "cases": self._inputs_spec[i]}
+                          for i, fn in enumerate(self.problem_set.functions)],
+            "run": run,
+        }
+        (job / "job.json").write_text(json.dumps(spec))
+        np.savez(job / "inputs.npz", **self._inputs_arrays)
+        shutil.copyfile(CHILD_SOURCE, job / "child.py")
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(job), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with open(job / "log.txt", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(job / "child.py"), str(job)],
+                cwd=job, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,), start_new_session=True,
+            )
+        os.close(write_fd)
+        state = {"cell": None, "reached_functions": False, "current": None, "done": [], "broken_at": None}
+        deadline = time.monotonic() + limits.setup_s
+        budget = limits.setup_s
+        timed_out = None
+        buffer, received = b"", 0
+        try:
+            while True:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    timed_out = budget
+                    break
+                ready, _, _ = select.select([read_fd], [], [], wait)
+                if not ready:
+                    continue
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break  # the child closed its end: finished or died
+                received += len(chunk)
+                if received > MAX_PROGRESS_BYTES:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    kind, _, arg = line.decode("utf-8", "replace").partition(" ")
+                    if kind == "C" and not state["reached_functions"]:
+                        state["cell"] = arg
+                    elif kind == "R":
+                        state["reached_functions"] = True
+                    elif kind == "S" and arg.isdigit() and int(arg) in run:
+                        state["current"] = int(arg)
+                        budget = self._time_limit(self.problem_set.functions[int(arg)])
+                        deadline = time.monotonic() + budget
+                    elif kind == "D" and arg.isdigit() and int(arg) == state["current"]:
+                        state["done"].append(int(arg))
+                        state["current"] = None
+        finally:
+            os.close(read_fd)
+            self._kill(process)
+        returncode = process.returncode
+        log_tail = (job / "log.txt").read_bytes()[-4000:].decode("utf-8", "replace")
+        finished = returncode == 0 and timed_out is None and state["current"] is None and \
+            len(state["done"]) == len(run)
+        if not finished:
+            state["reason"] = _death_reason(returncode, timed_out, log_tail)
+            state["broken_at"] = state["current"] if state["reached_functions"] else None
+            if state["reached_functions"] and state["current"] is None:
+                # died between functions: blame the first function that did not finish
+                pending = [i for i in run if i not in state["done"]]
+                state["broken_at"] = pending[0] if pending else None
+        state["cell_errors"] = self._read_json(job / "cells.json", {}) if state["reached_functions"] else {}
+        return state
+
+    @staticmethod
+    def _kill(process: subprocess.Popen):
+        """Kill the child's whole process group, then reap the child."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+
+    @staticmethod
+    def _read_json(path: Path, default):
+        try:
+            if path.stat().st_size > MAX_RESULT_BYTES:
+                return default
+            value = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return default
+        return value if isinstance(value, type(default)) else default
+
+    def _read_outcomes(self, job: Path, index: int) -> list[dict] | str:
+        outcomes = self._read_json(job / f"result_{index}.json", [])
+        npz = job / f"result_{index}.npz"
+        try:
+            if npz.stat().st_size > MAX_RESULT_BYTES:
+                return "returned arrays larger than the grader accepts"
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception:
+            return "its results could not be read back"
+        decoded = []
+        for outcome in outcomes:
+            try:
+                if "value" in outcome:
+                    decoded.append({"value": child_module.decode(outcome["value"], arrays)})
+                else:
+                    decoded.append({"error": str(outcome.get("error", "unknown error"))[:2000]})
+            except Exception:
+                decoded.append({"error": "returned a value the grader could not decode"})
+        return decoded
+
+    def _judge(self, index: int, fn: GradedFunction, outcomes, cell_errors) -> FunctionResult:
+        cases = self.cases[fn.name]
+        if isinstance(outcomes, str):
+            return FunctionResult(fn.name, fn.points, False, 0, len(cases), [f"{fn.name}: {outcomes}."])
+        failures = []
+        for i, case in enumerate(cases):
+            outcome = outcomes[i] if i < len(outcomes) and isinstance(outcomes[i], dict) else \
+                {"error": "no result for this case"}
+            if "error" in outcome:
+                problem = f"raised an error:\n{outcome['error']}"
+                if "is not defined" in outcome["error"] and fn.name in cell_errors:
+                    problem += f"\n(its cell failed: {cell_errors[fn.name]})"
+            elif fn.check is not None:
+                problem = fn.check(case, outcome["value"])
+            else:
+                problem = compare_outputs(fn.returns, self.expected[fn.name][i], outcome["value"], fn.rtol, fn.atol)
+            if problem:
+                failures.append(f"case '{case.label}': {problem}")
+        passed = len(cases) - len(failures)
+        if not failures:
+            messages = [f"{fn.name}: all {len(cases)} cases passed."]
+        else:
+            messages = [f"{fn.name}: {len(failures)} of {len(cases)} cases failed."]
+            messages += failures[:MAX_FAILED_CASES_SHOWN]
+            if len(failures) > MAX_FAILED_CASES_SHOWN:
+                messages.append(f"... and {len(failures) - MAX_FAILED_CASES_SHOWN} more failing case(s).")
+        return FunctionResult(fn.name, fn.points, not failures, passed, len(cases), messages)

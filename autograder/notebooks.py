@@ -1,0 +1,137 @@
+"""Reading submissions and building the notebooks the harness runs and returns.
+
+A submission is untrusted input: it may be invalid JSON, huge, or have its cells
+reordered, retyped, deleted or their metadata changed. Nothing here executes it. The
+program the sandbox runs is rebuilt from the *master*: its provided code cells as the
+instructor wrote them, and, for each solution cell, the source of the student's cell
+with the same ``grade_id``. The autograded notebook is rebuilt from the *release*
+the same way, so points, locks and test cells always come from the instructor.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder.harness import Cell, SubmissionResult
+
+MAX_NOTEBOOK_BYTES = 20 * 2 ** 20
+SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
+
+
+class SubmissionError(Exception):
+    """The file cannot be read as a notebook; the message says why, for the student."""
+
+
+def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise SubmissionError(f"cannot open {path.name}: {error.strerror}") from None
+    if size == 0:
+        raise SubmissionError(f"{path.name} is empty")
+    if size > max_bytes:
+        raise SubmissionError(f"{path.name} is {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SubmissionError(f"{path.name} is not a text file (is it really a notebook?)") from None
+    except json.JSONDecodeError as error:
+        raise SubmissionError(f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
+                              f"{error.msg}); was it saved completely?") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise SubmissionError(f"{path.name} is JSON but not a notebook (no list of cells)")
+    return nbformat.from_dict(data)
+
+
+def nbgrader_meta(cell) -> dict:
+    meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    value = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def cell_source(cell) -> str:
+    source = cell.get("source", "") if isinstance(cell, dict) else ""
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def student_sources(student_nb) -> dict[tuple[str, str], str]:
+    """The student's cells by (grade_id, cell_type); the first one wins."""
+    found: dict[tuple[str, str], str] = {}
+    for cell in (student_nb.get("cells", []) if student_nb else []):
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if isinstance(grade_id, str) and isinstance(cell, dict):
+            found.setdefault((grade_id, cell.get("cell_type")), cell_source(cell))
+    return found
+
+
+def _python_source(source: str) -> str:
+    """IPython syntax (magics, !shell) as plain Python; only text is transformed here."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def program_cells(master_nb, student_nb) -> list[Cell]:
+    """The code the sandbox runs, in the master's order."""
+    theirs = student_sources(student_nb)
+    cells = []
+    for index, cell in enumerate(master_nb.cells):
+        if cell.cell_type != "code" or SKIP_TAG in cell.metadata.get("tags", []):
+            continue
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            continue  # test cells: the harness grades instead
+        if meta.get("solution"):
+            grade_id = meta["grade_id"]
+            source = theirs.get((grade_id, "code"))
+            if source is not None:
+                cells.append(Cell(grade_id, _python_source(source)))
+        else:
+            cells.append(Cell(meta.get("grade_id", f"provided-{index}"), _python_source(cell.source)))
+    return cells
+
+
+def _error_output(ename: str, lines: list[str]):
+    return nbformat.v4.new_output("error", ename=ename, evalue=lines[0] if lines else "", traceback=lines)
+
+
+def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None, problem: str | None = None):
+    """The release notebook with the student's answers and the harness's verdicts.
+
+    Test cells get the harness's message as output: a plain stream when the function
+    passed, an error output when it failed (nbgrader scores an error as 0 points).
+    """
+    nb = copy.deepcopy(release_nb)
+    theirs = student_sources(student_nb)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if meta.get("solution"):
+            cell.source = theirs.get((grade_id, cell.cell_type), cell.source)
+            if result and grade_id in result.cell_errors and cell.cell_type == "code":
+                cell.outputs = [_error_output("CellError", result.cell_errors[grade_id].splitlines())]
+        elif meta.get("grade") and cell.cell_type == "code":
+            name = grade_id.removeprefix("test_")
+            verdict = result.functions.get(name) if result else None
+            if verdict is None:
+                cell.outputs = [_error_output("NotGraded", [problem or f"{name} was not graded."])]
+            elif verdict.passed:
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(verdict.messages) + "\n")]
+            else:
+                cell.outputs = [_error_output("GradingFailure", verdict.messages)]
+    if problem:
+        note = nbformat.v4.new_markdown_cell(f"**Autograder:** {problem}")
+        nb.cells.insert(0, note)
+    return nb

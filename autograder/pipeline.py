@@ -1,0 +1,281 @@
+"""The instructor's cycle: release, collect, autograde, feedback, export, status.
+
+nbgrader does what it does well (generating student versions, the gradebook, feedback
+HTML, CSV export); the harness replaces only its notebook execution when grading.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+from autograder import gradebook
+from autograder.course import Course
+from autograder.harness import Grader, SubmissionResult
+from autograder.notebooks import MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, program_cells, read_submission
+from autograder.registry import get_problem_set
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class UserError(Exception):
+    """Something the instructor can fix; the message says what."""
+
+
+def nbgrader(course: Course, *args: str, quiet: bool = True) -> None:
+    """Run an nbgrader command in the course directory, with this venv's tools on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0 or (not quiet):
+        sys.stderr.write(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise UserError(f"nbgrader {' '.join(args)} failed (exit code {result.returncode}); its log is above")
+
+
+def timestamp_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+# ------------------------------------------------------------------ release
+def release(course: Course, problem_set: str) -> Path:
+    get_problem_set(problem_set)
+    if not course.master(problem_set).exists():
+        raise UserError(f"no master notebook at {course.master(problem_set)}")
+    nbgrader(course, "generate_assignment", problem_set, "--force")
+    return course.released(problem_set)
+
+
+# ------------------------------------------------------------------ collect
+def _student_of(member: PurePosixPath, problem_set: str) -> str:
+    """alice/ps1.ipynb, alice/ps1/ps1.ipynb -> alice; alice.ipynb, alice_ps1.ipynb -> alice."""
+    if len(member.parts) > 1:
+        return member.parts[0]
+    stem = member.stem
+    suffix = f"_{problem_set}"
+    return stem[: -len(suffix)] if stem.endswith(suffix) else stem
+
+
+def _candidates(source: Path) -> list[tuple[PurePosixPath, int, float, callable]]:
+    """(relative path, size, mtime, read) for every notebook in a folder or a zip."""
+    found = []
+    skip = lambda p: any(part.startswith((".", "__MACOSX")) for part in p.parts)
+    if source.is_dir():
+        for path in sorted(source.rglob("*.ipynb")):
+            rel = PurePosixPath(path.relative_to(source).as_posix())
+            if not skip(rel):
+                stat = path.stat()
+                found.append((rel, stat.st_size, stat.st_mtime, path.read_bytes))
+    elif zipfile.is_zipfile(source):
+        archive = zipfile.ZipFile(source)
+        for info in archive.infolist():
+            rel = PurePosixPath(info.filename)
+            if info.is_dir() or rel.suffix != ".ipynb" or skip(rel) or ".." in rel.parts:
+                continue
+            mtime = datetime(*info.date_time, tzinfo=timezone.utc).timestamp()
+            found.append((rel, info.file_size, mtime, lambda info=info: archive.read(info)))
+    else:
+        raise UserError(f"{source} is neither a folder nor a zip file")
+    return found
+
+
+def collect(course: Course, problem_set: str, source: Path, log=print) -> dict:
+    """Copy submissions from a folder or zip into submitted/<student>/<ps>/<ps>.ipynb.
+
+    Unknown students, unreadable names and duplicates are reported and skipped; nothing
+    already collected is lost (a replaced submission is moved to archive/ first).
+    """
+    get_problem_set(problem_set)
+    if not source.exists():
+        raise UserError(f"{source} does not exist")
+    roster = course.students()
+    by_student: dict[str, list] = {}
+    report = {"collected": [], "unchanged": [], "errors": [], "missing": []}
+    for rel, size, mtime, read in _candidates(source):
+        student = _student_of(rel, problem_set)
+        if not STUDENT_ID.match(student):
+            report["errors"].append(f"{rel}: '{student}' is not a valid student id; skipped")
+        elif roster and student not in roster:
+            report["errors"].append(f"{rel}: unknown student '{student}' (not in roster.csv); skipped. "
+                                    f"Fix the name or add the student to roster.csv")
+        else:
+            by_student.setdefault(student, []).append((rel, size, mtime, read))
+    for student, files in sorted(by_student.items()):
+        if len(files) > 1:
+            named = [f for f in files if f[0].name == f"{problem_set}.ipynb"]
+            if len(named) != 1:
+                names = ", ".join(str(f[0]) for f in files)
+                report["errors"].append(f"{student}: several notebooks ({names}) and not exactly one named "
+                                        f"{problem_set}.ipynb; skipped")
+                continue
+            files = named
+        rel, size, mtime, read = files[0]
+        if size > MAX_NOTEBOOK_BYTES:
+            report["errors"].append(f"{student}: {rel} is {size / 2**20:.1f} MiB, over the "
+                                    f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MiB limit; skipped")
+            continue
+        data = read()
+        dest_dir = course.submitted / student / problem_set
+        dest = dest_dir / f"{problem_set}.ipynb"
+        if dest.exists() and dest.read_bytes() == data:
+            report["unchanged"].append(student)
+            continue
+        if dest_dir.exists():
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            backup = course.root / "archive" / "submitted" / student / problem_set / stamp
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(dest_dir), backup)
+            log(f"  {student}: previous submission moved to {backup.relative_to(course.root)}")
+        dest_dir.mkdir(parents=True)
+        dest.write_bytes(data)
+        when = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        (dest_dir / "timestamp.txt").write_text(when)
+        try:
+            read_submission(dest)
+        except SubmissionError as error:
+            report["errors"].append(f"{student}: collected, but {error}; it will score 0")
+        report["collected"].append(student)
+    report["missing"] = [s for s in roster if s not in by_student]
+    return report
+
+
+# ------------------------------------------------------------------ autograde
+def _ensure_in_gradebook(course: Course, problem_set: str, log) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            gb.find_assignment(problem_set)
+            return
+        except MissingEntry:
+            pass
+    log(f"{problem_set} is not in the gradebook yet: generating it from the master (nbgrader generate_assignment)")
+    release(course, problem_set)
+
+
+def submissions(course: Course, problem_set: str) -> list[str]:
+    if not course.submitted.exists():
+        return []
+    return sorted(p.parent.name for p in course.submitted.glob(f"*/{problem_set}") if p.is_dir())
+
+
+def autograde(course: Course, problem_set: str, students: list[str] | None = None, jobs: int | None = None,
+              log=print) -> dict[str, SubmissionResult | None]:
+    ps = get_problem_set(problem_set)
+    available = submissions(course, problem_set)
+    if students:
+        unknown = [s for s in students if s not in available]
+        if unknown:
+            raise UserError(f"no submission of {problem_set} for {', '.join(unknown)} in "
+                            f"{course.submitted.relative_to(course.root)}/ (have: {', '.join(available) or 'none'})")
+    else:
+        students = available
+    if not students:
+        raise UserError(f"nothing to grade: no folders {course.submitted.name}/<student>/{problem_set}/")
+    _ensure_in_gradebook(course, problem_set, log)
+    master = nbformat.read(course.master(problem_set), as_version=4)
+    release_nb = nbformat.read(course.released(problem_set), as_version=4)
+    lock = threading.Lock()
+    results: dict[str, SubmissionResult | None] = {}
+    started = time.perf_counter()
+    with Grader(ps, course.seed, course.limits) as grader:
+        log(f"grading {len(students)} submission(s) of {problem_set} ({len(ps.functions)} functions, "
+            f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
+
+        def grade_one(student: str):
+            folder = course.submitted / student / problem_set
+            path = folder / f"{problem_set}.ipynb"
+            problem, result, nb = None, None, None
+            try:
+                nb = read_submission(path)
+            except SubmissionError as error:
+                problem = f"your submission could not be graded: {error}."
+            else:
+                result = grader.grade(program_cells(master, nb))
+            graded = autograded_notebook(release_nb, nb, result, problem)
+            out = course.autograded / student / problem_set
+            out.mkdir(parents=True, exist_ok=True)
+            nbformat.write(graded, out / f"{problem_set}.ipynb")
+            stamp = folder / "timestamp.txt"
+            timestamp = stamp.read_text().strip() if stamp.exists() else None
+            if timestamp:
+                (out / "timestamp.txt").write_text(timestamp)
+            report = {"student": student, "problem": problem, "seconds": result.seconds if result else 0.0,
+                      "score": result.score if result else 0, "notes": result.notes if result else [],
+                      "functions": {n: {"points": r.points, "score": r.score, "messages": r.messages}
+                                    for n, r in (result.functions.items() if result else [])}}
+            (out / "autograder_report.json").write_text(json.dumps(report, indent=1))
+            with lock:
+                gradebook.record(course.db_url, course.course_id, problem_set, problem_set, student, graded, timestamp)
+                results[student] = result
+                done = len(results)
+                if result:
+                    line = f"{result.score}/{ps.total_points} auto points in {result.seconds:.2f} s"
+                    if result.notes:
+                        line += " (" + "; ".join(result.notes) + ")"
+                else:
+                    line = f"0/{ps.total_points}: {problem}"
+                log(f"  [{done}/{len(students)}] {student}: {line}")
+
+        with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
+            for future in [pool.submit(grade_one, s) for s in students]:
+                future.result()
+    elapsed = time.perf_counter() - started
+    log(f"graded {len(students)} submission(s) in {elapsed:.1f} s: {elapsed / len(students):.2f} s per submission")
+    return results
+
+
+# ------------------------------------------------------------------ feedback, export, status
+def feedback(course: Course, problem_set: str) -> Path:
+    nbgrader(course, "generate_feedback", problem_set, "--force")
+    return course.feedback
+
+
+def export(course: Course, to: Path) -> Path:
+    nbgrader(course, "export", "--to", str(to))
+    return to
+
+
+def table(course: Course, problem_set: str) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """Columns (graded functions, then hand-graded questions) and each student's points."""
+    from nbgrader.api import Gradebook
+
+    ps = get_problem_set(problem_set)
+    scores = gradebook.scores(course.db_url, course.course_id, problem_set, problem_set)
+    with Gradebook(course.db_url, course.course_id) as gb:
+        notebook = gb.find_notebook(problem_set, problem_set)
+        manual = [g.name for g in notebook.grade_cells if not g.name.startswith("test_")]
+    columns = [fn.test_grade_id for fn in ps.functions] + manual
+    return columns, scores
+
+
+def format_table(course: Course, problem_set: str) -> str:
+    ps = get_problem_set(problem_set)
+    columns, scores = table(course, problem_set)
+    points = {fn.test_grade_id: fn.points for fn in ps.functions}
+    heads = [c.removeprefix("test_") for c in columns]
+    width = max([7] + [len(s) for s in scores])
+    lines = [f"{'student':<{width}}  " + "  ".join(heads) + "  total"]
+    for student, row in sorted(scores.items()):
+        cells = []
+        for column, head in zip(columns, heads):
+            score = row.get(column)
+            text = "manual" if score is None else f"{score:g}"
+            if column in points:
+                text = f"{text}/{points[column]}"
+            cells.append(f"{text:>{len(head)}}")
+        total = sum(v for v in row.values() if v is not None)
+        lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {total:g}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""One module per problem set; each defines ``PROBLEM_SET``, its registry."""

@@ -1,0 +1,235 @@
+"""Problem set 1: the perceptron.
+
+Every graded function of the week: its signature, points, test inputs (random plus edge
+cases) and a PyTorch reference. Inputs live on a grid of quarters so that a correct
+implementation in float32 makes exactly the same decisions as one in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autograder.registry import Case, GradedFunction, ProblemSet
+
+
+# ----------------------------------------------------------------------------- data
+def on_grid(a: np.ndarray) -> np.ndarray:
+    """Round to multiples of 1/4: sums of such numbers are exact in float32 and float64."""
+    return np.round(np.asarray(a, dtype=np.float64) * 4) / 4
+
+
+def labels(scores: np.ndarray) -> np.ndarray:
+    """The perceptron's convention: sign(0) = +1."""
+    return np.where(scores >= 0, 1.0, -1.0)
+
+
+def separable_data(rng, n: int, d: int, margin: float, radius: float = 3.0, with_separator=False):
+    """``n`` points in ``d`` dimensions on the quarter grid, separated by a random unit
+    hyperplane (w*, b*) with a gap of at least ``margin`` on each side.
+    Returns X (n, d), y (n,) and, if asked, w* (d,) and b*."""
+    w_star = rng.normal(size=d)
+    w_star /= np.linalg.norm(w_star)
+    b_star = rng.uniform(-0.5, 0.5)
+    X = np.empty((0, d))
+    while len(X) < n:
+        candidates = on_grid(rng.uniform(-radius, radius, size=(4 * n, d)))
+        keep = np.abs(candidates @ w_star + b_star) >= margin
+        X = np.vstack([X, candidates[keep]])
+    X = X[:n]
+    y = labels(X @ w_star + b_star)
+    return (X, y, w_star, b_star) if with_separator else (X, y)
+
+
+def xor_data():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array([-1.0, -1.0, 1.0, 1.0])
+    return X, y
+
+
+def random_separator(rng, d: int):
+    return on_grid(rng.normal(size=d)), float(on_grid(rng.normal()))
+
+
+# ----------------------------------------------------------------------- predict
+def predict_cases(rng):
+    cases = []
+    for n, d in [(7, 3), (12, 1), (5, 9)]:
+        X = on_grid(rng.normal(size=(n, d)) * 2)
+        w, b = random_separator(rng, d)
+        cases.append(Case(f"random X of shape {(n, d)}", (X, w, b)))
+    X = np.array([[1.0, 1.0], [2.0, -1.0], [0.0, 0.5], [-1.0, -1.0]])
+    cases.append(Case("points exactly on the hyperplane (score 0 counts as +1)", (X, np.array([1.0, -1.0]), 0.0)))
+    cases.append(Case("batch of one", (on_grid(rng.normal(size=(1, 4))), *random_separator(rng, 4))))
+    cases.append(Case("zero weights and zero bias", (on_grid(rng.normal(size=(3, 2))), np.zeros(2), 0.0)))
+    return cases
+
+
+def predict_reference(X, w, b):
+    scores = X @ w + b
+    return torch.where(scores >= 0, 1.0, -1.0).to(torch.float64)
+
+
+# ----------------------------------------------------------------------- update
+def update_cases(rng):
+    cases = []
+    d = 3
+    for label in (1.0, -1.0):
+        w, b = random_separator(rng, d)
+        x = on_grid(rng.normal(size=d) * 2)
+        score = x @ w + b
+        # choose y so that the point is misclassified, then one that is classified correctly
+        y_wrong = -1.0 if score >= 0 else 1.0
+        cases.append(Case(f"a mistake (y = {y_wrong:+.0f})", (w, b, x, y_wrong)))
+        cases.append(Case(f"a correctly classified point (y = {-y_wrong:+.0f})", (w, b, x, -y_wrong)))
+    cases.append(Case("the first step from w = 0, b = 0 (score 0 counts as a mistake)",
+                      (np.zeros(4), 0.0, on_grid(rng.normal(size=4)), -1.0)))
+    w = np.array([1.0, -1.0])
+    cases.append(Case("a point exactly on the hyperplane with y = -1", (w, 0.0, np.array([2.0, 2.0]), -1.0)))
+    cases.append(Case("a point exactly on the hyperplane with y = +1", (w, 0.0, np.array([2.0, 2.0]), 1.0)))
+    return cases
+
+
+def update_reference(w, b, x, y):
+    if y * (torch.dot(w, x) + b) <= 0:
+        return w + y * x, b + y
+    return w.clone(), torch.tensor(float(b), dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------- train
+def train_cases(rng):
+    cases = []
+    for n, d, margin in [(20, 2, 0.5), (40, 5, 0.4), (30, 10, 0.6)]:
+        X, y = separable_data(rng, n, d, margin)
+        cases.append(Case(f"separable data, n={n}, d={d}, margin {margin}", (X, y, 100)))
+    X, y = xor_data()
+    cases.append(Case("XOR (not separable), max_epochs=10", (X, y, 10)))
+    X, y = separable_data(rng, 60, 3, 0.3)
+    y[:3] = -y[:3]  # label noise: almost surely no longer separable
+    cases.append(Case("noisy labels, max_epochs=7", (X, y, 7)))
+    x = on_grid(rng.normal(size=(1, 3)))
+    cases.append(Case("a single point with y = -1", (x, np.array([-1.0]), 5)))
+    X, y = separable_data(rng, 25, 2, 0.5)
+    cases.append(Case("max_epochs=1 stops after one pass", (X, y, 1)))
+    return cases
+
+
+def train_reference(X, y, max_epochs):
+    n, d = X.shape
+    w = torch.zeros(d, dtype=torch.float64, device=X.device)
+    b = torch.zeros((), dtype=torch.float64, device=X.device)
+    mistakes, converged = 0, False
+    for _ in range(max_epochs):
+        epoch_mistakes = 0
+        for i in range(n):
+            if y[i] * (X[i] @ w + b) <= 0:
+                w = w + y[i] * X[i]
+                b = b + y[i]
+                epoch_mistakes += 1
+        mistakes += epoch_mistakes
+        if epoch_mistakes == 0:
+            converged = True
+            break
+    return w, b, mistakes, converged
+
+
+# ----------------------------------------------------------------------- margin
+def margin_cases(rng):
+    cases = []
+    for n, d in [(15, 2), (8, 6)]:
+        X, y, w_star, b_star = separable_data(rng, n, d, 0.3, with_separator=True)
+        scale = rng.uniform(0.5, 3.0)
+        cases.append(Case(f"a separating (w, b), n={n}, d={d}", (X, y, scale * w_star, scale * b_star)))
+    X, y = separable_data(rng, 12, 4, 0.3)
+    w, b = random_separator(rng, 4)
+    cases.append(Case("a random (w, b)", (X, y, w, b)))
+    X, y, w_star, b_star = separable_data(rng, 10, 3, 0.5, with_separator=True)
+    cases.append(Case("a separator scaled by 1000 (the margin does not change)",
+                      (X, y, 1000 * w_star, 1000 * b_star)))
+    cases.append(Case("batch of one", (np.array([[3.0, 4.0]]), np.array([1.0]), np.array([0.6, 0.8]), -1.0)))
+    X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 3.0]])
+    cases.append(Case("a separator that misclassifies a point (negative margin)",
+                      (X, np.array([-1.0, 1.0, 1.0]), np.array([2.0, 0.0]), 0.5)))
+    return cases
+
+
+def margin_reference(X, y, w, b):
+    return torch.min(y * (X @ w + b)) / torch.linalg.norm(w)
+
+
+# ----------------------------------------------------------------------- bound
+def bound_cases(rng):
+    cases = []
+    for n, d, margin in [(30, 2, 0.4), (20, 7, 0.8)]:
+        X, y = separable_data(rng, n, d, margin)
+        # a separator that certainly works: fit it with a few perceptron epochs on exact data
+        w, b = np.zeros(d), 0.0
+        for _ in range(1000):
+            wrong = y * (X @ w + b) <= 0
+            if not wrong.any():
+                break
+            i = int(np.argmax(wrong))
+            w, b = w + y[i] * X[i], b + y[i]
+        cases.append(Case(f"a separating (w, b) on n={n}, d={d}", (X, y, w, b)))
+    X = np.array([[1.0, 2.0], [-2.0, 1.0], [2.0, -0.5]])
+    cases.append(Case("a (w, b) that does not separate the data (the bound is infinite)",
+                      (X, np.array([1.0, 1.0, -1.0]), np.array([1.0, 0.0]), 0.0)))
+    cases.append(Case("batch of one, with a bias", (np.array([[2.0, 0.0]]), np.array([1.0]), np.array([3.0, 4.0]), 5.0)))
+    return cases
+
+
+def bound_reference(X, y, w, b):
+    norm = torch.linalg.norm(w)
+    w_star, b_star = w / norm, b / norm
+    rho = torch.min(y * (X @ w_star + b_star))
+    if rho <= 0:
+        return torch.tensor(float("inf"), dtype=torch.float64)
+    r = torch.max(torch.linalg.norm(X, dim=1))
+    return (b_star ** 2 + 1) * (r ** 2 + 1) / rho ** 2
+
+
+# ----------------------------------------------------------------------- hinge
+def hinge_cases(rng):
+    cases = []
+    for n, d in [(16, 3), (5, 8)]:
+        X = on_grid(rng.normal(size=(n, d)))
+        y = labels(rng.normal(size=n))
+        w, b = random_separator(rng, d)
+        cases.append(Case(f"random minibatch, n={n}, d={d}", (w, b, X, y, 0.1)))
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [2.0, 2.0]])
+    y = np.array([1.0, -1.0, 1.0, 1.0])
+    cases.append(Case("margins exactly 1 (the hinge is flat there: zero subgradient)",
+                      (np.array([1.0, -1.0]), 0.0, X, y, 0.5)))
+    cases.append(Case("every point beyond the margin (no change)",
+                      (np.array([2.0, 2.0]), 0.0, np.array([[1.0, 1.0], [-1.0, -2.0]]), np.array([1.0, -1.0]), 0.3)))
+    cases.append(Case("batch of one", (np.zeros(3), 0.0, on_grid(rng.normal(size=(1, 3))), np.array([-1.0]), 1.0)))
+    return cases
+
+
+def hinge_reference(w, b, X, y, lr):
+    w = w.clone().requires_grad_(True)
+    b = torch.tensor(float(b), dtype=torch.float64, device=w.device, requires_grad=True)
+    loss = torch.relu(1 - y * (X @ w + b)).mean()
+    grad_w, grad_b = torch.autograd.grad(loss, (w, b))
+    with torch.no_grad():
+        return w - lr * grad_w, b - lr * grad_b
+
+
+PROBLEM_SET = ProblemSet(
+    name="ps1",
+    title="Problem set 1: the perceptron",
+    functions=(
+        GradedFunction("predict", "predict(X, w, b)", ("y_hat",), 1, predict_cases, predict_reference,
+                       rtol=0.0, atol=0.0),
+        GradedFunction("perceptron_update", "perceptron_update(w, b, x, y)", ("w", "b"), 1,
+                       update_cases, update_reference, rtol=0.0, atol=1e-12),
+        GradedFunction("train_perceptron", "train_perceptron(X, y, max_epochs)",
+                       ("w", "b", "mistakes", "converged"), 3, train_cases, train_reference,
+                       rtol=0.0, atol=1e-9),
+        GradedFunction("geometric_margin", "geometric_margin(X, y, w, b)", ("rho",), 1,
+                       margin_cases, margin_reference, rtol=1e-6, atol=1e-9),
+        GradedFunction("mistake_bound", "mistake_bound(X, y, w, b)", ("bound",), 2,
+                       bound_cases, bound_reference, rtol=1e-6, atol=1e-9),
+        GradedFunction("hinge_sgd_step", "hinge_sgd_step(w, b, X, y, lr)", ("w", "b"), 2,
+                       hinge_cases, hinge_reference, rtol=1e-6, atol=1e-9),
+    ),
+)

@@ -1,0 +1,100 @@
+"""The registry: one entry per graded function, one module per problem set.
+
+Each :class:`GradedFunction` is the single source of truth for a graded function:
+its signature, its points, how its test inputs are generated, the PyTorch reference
+that produces the expected outputs, and the tolerances used to compare. The same entry
+drives the visible checks in the student's notebook, the hidden grading, and the
+self-check.
+"""
+from __future__ import annotations
+
+import importlib
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+VISIBLE_SEED = 0
+"""Seed of the cases a student sees in the notebook. Grading uses a different one."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test input: a human-readable label and the positional arguments."""
+
+    label: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class GradedFunction:
+    """A function the student implements in NumPy, graded against a PyTorch reference.
+
+    name:       the Python name the student defines (also the solution cell's grade_id).
+    signature:  the call as the student sees it, e.g. ``"predict(X, w, b)"``.
+    returns:    names of the returned values; more than one means a tuple is returned.
+    points:     what the function is worth (all or nothing: every case must pass).
+    make_cases: ``rng -> list[Case]``; random cases plus the edge cases.
+    reference:  PyTorch implementation; receives the case's args as float64 tensors on
+                the grading device (ints and floats stay Python numbers).
+    rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|``.
+    driver:     how the sandbox calls the student's function (``"call"``: ``f(*args)``).
+    check:      optional ``(case, got) -> message or None`` replacing the comparison
+                with the reference (for results judged by a property, e.g. accuracy).
+    time_limit_s: wall-clock seconds for all cases of this function together.
+    """
+
+    name: str
+    signature: str
+    returns: tuple[str, ...]
+    points: int
+    make_cases: Callable[[np.random.Generator], list[Case]]
+    reference: Callable[..., Any] | None
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    driver: str = "call"
+    check: Callable[[Case, Any], str | None] | None = None
+    time_limit_s: float = 10.0
+
+    @property
+    def test_grade_id(self) -> str:
+        return f"test_{self.name}"
+
+    def cases(self, seed: int) -> list[Case]:
+        """The cases for ``seed``; each function gets its own stream of random numbers."""
+        rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])
+        return self.make_cases(rng)
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    name: str
+    title: str
+    functions: tuple[GradedFunction, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, name: str) -> GradedFunction:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(f"{self.name} has no graded function named {name!r}")
+
+    @property
+    def names(self) -> list[str]:
+        return [fn.name for fn in self.functions]
+
+    @property
+    def total_points(self) -> int:
+        return sum(fn.points for fn in self.functions)
+
+
+PROBLEM_SET_NAMES = ("ps1",)
+
+
+def get_problem_set(name: str) -> ProblemSet:
+    """The registry of problem set ``name`` (e.g. ``"ps1"``)."""
+    if name not in PROBLEM_SET_NAMES:
+        known = ", ".join(PROBLEM_SET_NAMES)
+        raise KeyError(f"unknown problem set {name!r}; the course has: {known}")
+    module = importlib.import_module(f"autograder.problemsets.{name}")
+    return module.PROBLEM_SET

@@ -1,0 +1,1 @@
+"""The sandbox side of grading: the only place student code ever runs."""

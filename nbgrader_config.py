@@ -1,0 +1,24 @@
+# The repository root is the nbgrader course directory.
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "dl-perceptron-to-lstm"
+c.CourseDirectory.source_directory = "solutions"       # instructor masters (solutions + hidden tests)
+c.CourseDirectory.release_directory = "assignments"    # student versions, generated and committed
+# Must differ from "solutions": nbgrader's --force deletes the destination folder.
+c.CourseDirectory.solution_directory = "solution_preview"
+# The gradebook defaults to SQLite in this folder (gradebook.db). For PostgreSQL:
+# c.CourseDirectory.db_url = "postgresql://grader:secret@localhost/dlcourse"
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# The grading harness (python -m autograder). Hidden cases are drawn with this seed;
+# set your own (or the AUTOGRADER_SEED environment variable) before the term starts.
+c.Harness.grading_seed = 2718281
+c.Harness.setup_s = 30        # wall seconds for a notebook's top-level code
+c.Harness.memory_mb = 2048    # address space of a student's process
+c.Harness.cpu_s = 300         # CPU seconds of a student's process
+c.Harness.file_mb = 64        # largest file a student's process may write
+c.Harness.open_files = 64
+# c.Harness.function_s = 10   # override every graded function's own time limit
+# c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)
