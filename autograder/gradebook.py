@@ -5,15 +5,20 @@ so nbgrader's formgrader, feedback and ``nbgrader export`` see ordinary records.
 """
 from __future__ import annotations
 
+import warnings
+
 from nbgrader import utils
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 from autograder.notebooks import nbgrader_meta
 
 
 def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, student: str,
            autograded_nb, timestamp: str | None) -> None:
-    with Gradebook(db_url, course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url, course_id) as gb:
+        # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are harmless
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(student)
         kwargs = {"timestamp": timestamp} if timestamp else {}
         gb.update_or_create_submission(problem_set, student, **kwargs)
@@ -32,12 +37,19 @@ def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, stud
         gb.db.commit()
 
 
-def scores(db_url: str, course_id: str, problem_set: str, notebook_id: str) -> dict[str, dict[str, float]]:
-    """{student: {grade_id: score}} for every submission of ``problem_set``."""
+def _score(grade) -> float | None:
+    """The manual score if a grader gave one, else the autograder's; None while it awaits a grader."""
+    if grade.manual_score is not None:
+        return grade.manual_score
+    return grade.auto_score
+
+
+def scores(db_url: str, course_id: str, problem_set: str, notebook_id: str) -> dict[str, dict[str, float | None]]:
+    """{student: {grade_id: score}} for every submission of ``problem_set`` (None: awaits a grader)."""
     table: dict[str, dict[str, float]] = {}
     with Gradebook(db_url, course_id) as gb:
         assignment = gb.find_assignment(problem_set)
         for submission in assignment.submissions:
             notebook = gb.find_submission_notebook(notebook_id, problem_set, submission.student.id)
-            table[submission.student.id] = {g.name: g.score for g in notebook.grades}
+            table[submission.student.id] = {g.name: _score(g) for g in notebook.grades}
     return table

@@ -148,7 +148,25 @@ def collect(course: Course, problem_set: str, source: Path, log=print) -> dict:
             report["errors"].append(f"{student}: collected, but {error}; it will score 0")
         report["collected"].append(student)
     report["missing"] = [s for s in roster if s not in by_student]
+    _import_roster(course)
     return report
+
+
+def _import_roster(course: Course) -> None:
+    """Put roster.csv's students in the gradebook, so exports list those who submitted nothing."""
+    import csv
+
+    from nbgrader.api import Gradebook
+
+    roster = course.root / "roster.csv"
+    if not roster.exists():
+        return
+    with open(roster, newline="") as f, Gradebook(course.db_url, course.course_id) as gb:
+        for row in csv.DictReader(f):
+            student = (row.get("id") or "").strip()
+            if STUDENT_ID.match(student):
+                details = {k: row[k].strip() for k in ("first_name", "last_name", "email") if row.get(k)}
+                gb.update_or_create_student(student, **details)
 
 
 # ------------------------------------------------------------------ autograde
@@ -268,6 +286,8 @@ def format_table(course: Course, problem_set: str) -> str:
     heads = [c.removeprefix("test_") for c in columns]
     width = max([7] + [len(s) for s in scores])
     lines = [f"{'student':<{width}}  " + "  ".join(heads) + "  total"]
+    for student in course.students():
+        scores.setdefault(student, {})
     for student, row in sorted(scores.items()):
         cells = []
         for column, head in zip(columns, heads):
@@ -277,5 +297,8 @@ def format_table(course: Course, problem_set: str) -> str:
                 text = f"{text}/{points[column]}"
             cells.append(f"{text:>{len(head)}}")
         total = sum(v for v in row.values() if v is not None)
+        if not row:
+            lines.append(f"{student:<{width}}  (no submission)")
+            continue
         lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {total:g}")
     return "\n".join(lines)

@@ -59,6 +59,7 @@ def predict_cases(rng):
         cases.append(Case(f"random X of shape {(n, d)}", (X, w, b)))
     X = np.array([[1.0, 1.0], [2.0, -1.0], [0.0, 0.5], [-1.0, -1.0]])
     cases.append(Case("points exactly on the hyperplane (score 0 counts as +1)", (X, np.array([1.0, -1.0]), 0.0)))
+    cases.append(Case("a bias that outweighs the inputs", (on_grid(rng.normal(size=(6, 2))), np.array([0.25, -0.25]), -5.0)))
     cases.append(Case("batch of one", (on_grid(rng.normal(size=(1, 4))), *random_separator(rng, 4))))
     cases.append(Case("zero weights and zero bias", (on_grid(rng.normal(size=(3, 2))), np.zeros(2), 0.0)))
     return cases

@@ -174,6 +174,8 @@ def main(job_dir):
                 outcomes.append({"value": encode(value, out_arrays, np)})
             except BaseException as error:
                 outcomes.append({"error": short_traceback(error)})
+                if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:  # EFBIG
+                    break  # out of memory or over the output limit: the other cases would only repeat it
         np.savez(os.path.join(job_dir, f"result_{index}.npz"), **out_arrays)
         with open(os.path.join(job_dir, f"result_{index}.json"), "w") as f:
             json.dump(outcomes, f)

@@ -1,0 +1,101 @@
+"""``make demo``: an instructor's whole cycle on a built-in sample class.
+
+Runs in ``demo/`` (a fresh course folder made from this one's config and masters, with
+the embedded defaults: SQLite gradebook, local folders), so it is safe to run again and
+never touches the masters or the real gradebook.
+"""
+from __future__ import annotations
+
+import csv
+import filecmp
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import pipeline, samples
+from autograder.course import Course, find_root
+from autograder.registry import PROBLEM_SET_NAMES, get_problem_set
+
+
+def _step(text: str) -> None:
+    print(f"\n=== {text}")
+
+
+def _same_notebook(a: Path, b: Path) -> bool:
+    return b.exists() and nbformat.read(a, as_version=4) == nbformat.read(b, as_version=4)
+
+
+def run_demo(root: Path | None = None) -> bool:
+    started = time.perf_counter()
+    home = find_root(root)
+    demo = home / "demo"
+    if demo.exists():
+        shutil.rmtree(demo)
+    demo.mkdir()
+    shutil.copy(home / "nbgrader_config.py", demo / "nbgrader_config.py")
+    shutil.copytree(home / "solutions", demo / "solutions")
+    course = Course.load(demo)
+    ok = True
+
+    _step("1. generate the student versions from the masters (nbgrader generate_assignment)")
+    for name in PROBLEM_SET_NAMES:
+        released = pipeline.release(course, name)
+        committed = home / "assignments" / name / released.name
+        same = _same_notebook(released, committed)
+        ok &= same
+        print(f"  {name}: {released.relative_to(home)}  "
+              f"({'identical to' if same else 'DIFFERS from'} the committed {committed.relative_to(home)})")
+
+    _step("2. a sample class for each problem set")
+    classes = {}
+    for name in PROBLEM_SET_NAMES:
+        master = nbformat.read(course.master(name), as_version=4)
+        release = nbformat.read(course.released(name), as_version=4)
+        classes[name] = samples.sample_class(name, master, release)
+        for student, what, data, expected in classes[name]:
+            if data is not None:
+                path = demo / "inbox" / name / student / f"{name}.ipynb"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            print(f"  {name} {student:<5} {what}")
+    roster = sorted({s for cls in classes.values() for s, what, _, _ in cls if "not on the roster" not in what})
+    with open(demo / "roster.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "first_name", "last_name", "email"])
+        for student in roster:
+            writer.writerow([student, student.capitalize(), "Sample", f"{student}@example.org"])
+    print(f"  roster.csv: {', '.join(roster)}")
+
+    for name in PROBLEM_SET_NAMES:
+        _step(f"3. {name}: collect, autograde, feedback")
+        report = pipeline.collect(course, name, demo / "inbox" / name)
+        print(f"  collected: {', '.join(report['collected'])}")
+        for line in report["errors"]:
+            print(f"  problem: {line}")
+        for student in report["missing"]:
+            print(f"  missing: {student} (on the roster, no submission)")
+        pipeline.autograde(course, name, log=lambda line: print(f"  {line}"))
+        pipeline.feedback(course, name)
+        pages = sorted(course.feedback.glob(f"*/{name}/{name}.html"))
+        print(f"  feedback: {len(pages)} HTML page(s) in {course.feedback.relative_to(home)}/<student>/{name}/")
+
+    _step("4. export grades (nbgrader export)")
+    csv_path = pipeline.export(course, demo / "grades.csv")
+    print(f"  {csv_path.relative_to(home)}")
+
+    for name in PROBLEM_SET_NAMES:
+        ps = get_problem_set(name)
+        _step(f"{name}: points per graded function (hand-graded questions await the formgrader)")
+        print(pipeline.format_table(course, name))
+        _, table = pipeline.table(course, name)
+        auto = {fn.test_grade_id for fn in ps.functions}
+        for student, what, data, expected in classes[name]:
+            got = sum(v or 0 for k, v in table.get(student, {}).items() if k in auto)
+            good = got == expected
+            ok &= good
+            print(f"  {'ok ' if good else 'BAD'} {student:<5} expected {expected:>2}, got {got:g}  ({what})")
+    print(f"\ndemo {'finished' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s; "
+          f"everything is in {demo.relative_to(home)}/")
+    return ok

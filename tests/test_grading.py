@@ -1,0 +1,152 @@
+"""Grading through the real pipeline: masters, releases, planted bugs, alternatives, tampering."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from adversarial import ATTACKS
+from autograder import pipeline, samples
+from autograder.course import Course
+from autograder.harness import Grader, Limits
+from autograder.notebooks import program_cells
+from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
+from conftest import make_course, submit
+
+PS = "ps1"
+
+
+def class_members(master, release):
+    """student -> (notebook, {function: expected points})."""
+    ps = get_problem_set(PS)
+    full_points = {fn.name: fn.points for fn in ps.functions}
+    members = {
+        "master": (samples.full_solution(master, release), full_points),
+        "release": (release, {n: 0 for n in full_points}),
+    }
+    for function, bugs in samples.MUTANTS[PS].items():
+        for i, (_, old, new) in enumerate(bugs):
+            members[f"bug_{function}_{i}"] = (samples.with_mutant(master, release, function, old, new),
+                                              {**full_points, function: 0})
+    for function, alternatives in samples.ALTERNATIVES[PS].items():
+        for i, (_, source) in enumerate(alternatives):
+            members[f"alt_{function}_{i}"] = (samples.with_alternative(master, release, function, source), full_points)
+    for attack, (function, source) in ATTACKS.items():
+        members[f"attack_{attack}"] = (samples.with_alternative(master, release, function, source), None)
+    return members
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, notebooks):
+    root = make_course(tmp_path_factory.mktemp("course"))
+    master, release = notebooks[PS]
+    members = class_members(master, release)
+    for student, (nb, _) in members.items():
+        submit(root, PS, student, nb)
+    course = Course.load(root)
+    course.limits = Limits(setup_s=10, function_s=4)
+    results = pipeline.autograde(course, PS, log=lambda line: None)
+    columns, table = pipeline.table(course, PS)
+    return course, members, results, table
+
+
+def auto_points(table, student):
+    return {k.removeprefix("test_"): v for k, v in table[student].items() if k.startswith("test_")}
+
+
+def test_master_scores_full_marks_and_release_zero(graded_class):
+    course, members, results, table = graded_class
+    ps = get_problem_set(PS)
+    assert sum(auto_points(table, "master").values()) == ps.total_points
+    assert sum(auto_points(table, "release").values()) == 0
+    release = results["release"]
+    assert not release.notes, "the release must not break the harness"
+    for fn in release.functions.values():
+        assert any("NotImplementedError" in m for m in fn.messages), fn.messages
+
+
+def test_each_planted_bug_loses_exactly_its_function(graded_class):
+    course, members, results, table = graded_class
+    for student, (_, expected) in members.items():
+        if student.startswith("bug_"):
+            assert auto_points(table, student) == expected, student
+
+
+def test_correct_alternatives_keep_full_marks(graded_class):
+    course, members, results, table = graded_class
+    for student, (_, expected) in members.items():
+        if student.startswith("alt_"):
+            assert auto_points(table, student) == expected, (student, results[student].functions)
+
+
+def test_tampering_never_earns_the_points_of_a_wrong_function(graded_class):
+    course, members, results, table = graded_class
+    for attack, (function, _) in ATTACKS.items():
+        points = auto_points(table, f"attack_{attack}")
+        assert points[function] == 0, attack
+
+
+def test_tampering_in_one_cell_does_not_cost_the_others(graded_class):
+    """Attacks that leave the process alive keep the points of the untouched functions."""
+    course, members, results, table = graded_class
+    ps = get_problem_set(PS)
+    for attack in ["input_transformer", "monkeypatch_numpy", "fake_modules", "lying_ndarray",
+                   "sys_exit_in_function", "flood_stdout", "memory_bomb", "segfault", "object_array"]:
+        points = auto_points(table, f"attack_{attack}")
+        others = {fn.name: fn.points for fn in ps.functions if fn.name != "predict"}
+        assert {k: points[k] for k in others} == others, (attack, results[f"attack_{attack}"].notes)
+
+
+def test_crashes_are_reported_with_their_reason(graded_class):
+    course, members, results, table = graded_class
+    assert any("exited the process" in n for n in results["attack_exit_at_top_level"].notes)
+    flood = results["attack_flood_stdout"].functions["predict"].messages[0]
+    flood = " ".join(results["attack_flood_stdout"].functions["predict"].messages)
+    assert "File too large" in flood or "output" in flood
+    assert "segmentation fault" in results["attack_segfault"].functions["predict"].messages[0]
+    memory = " ".join(results["attack_memory_bomb"].functions["predict"].messages)
+    assert "MemoryError" in memory or "memory" in memory
+
+
+def test_feedback_messages_are_informative(graded_class):
+    course, members, results, table = graded_class
+    shape_bug = results["bug_predict_0"].functions["predict"].messages
+    assert any("on the hyperplane" in m and "expected" in m and "got" in m for m in shape_bug)
+    assert all("torch" not in m for r in results.values() if r for f in r.functions.values() for m in f.messages)
+
+
+def test_planted_bugs_are_caught_with_the_visible_seed_too(notebooks):
+    """Discrimination does not hinge on one lucky seed."""
+    master, release = notebooks[PS]
+    ps = get_problem_set(PS)
+    with Grader(ps, VISIBLE_SEED) as grader:
+        for function, bugs in samples.MUTANTS[PS].items():
+            for description, old, new in bugs:
+                result = grader.grade(program_cells(master, samples.with_mutant(master, release, function, old, new)))
+                assert {n for n, r in result.functions.items() if not r.passed} == {function}, description
+
+
+def test_gradebook_and_autograded_notebooks_are_written(graded_class):
+    course, members, results, table = graded_class
+    graded = nbformat.read(course.autograded / "bug_predict_0" / PS / f"{PS}.ipynb", as_version=4)
+    test_cell = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_predict")
+    assert test_cell.outputs[0].output_type == "error"
+    assert (course.autograded / "master" / PS / "autograder_report.json").exists()
+
+
+def test_cli_autograde_on_the_standard_layout(tmp_path, notebooks, repo):
+    root = make_course(tmp_path / "course")
+    master, release = notebooks[PS]
+    submit(root, PS, "alice", samples.full_solution(master, release))
+    submit(root, PS, "bob", samples.with_mutant(master, release, "predict", *samples.MUTANTS[PS]["predict"][0][1:]))
+    run = subprocess.run([sys.executable, "-m", "autograder", "autograde", PS], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "s per submission" in run.stdout
+    lines = {line.split()[0]: line for line in run.stdout.splitlines() if line.startswith(("alice", "bob"))}
+    assert lines["alice"].split()[-1] == "10" and lines["bob"].split()[-1] == "9"
+    run = subprocess.run([sys.executable, "-m", "autograder", "autograde", PS, "--student", "carol"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "no submission of ps1 for carol" in run.stderr
