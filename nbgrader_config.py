@@ -20,5 +20,10 @@ c.Harness.memory_mb = 2048    # address space of a student's process
 c.Harness.cpu_s = 300         # CPU seconds of a student's process
 c.Harness.file_mb = 64        # largest file a student's process may write
 c.Harness.open_files = 64
+c.Harness.processes = 32      # processes of the sandbox user
+# Isolation: "auto" picks bubblewrap, else unshare+setpriv (as root), else rlimits only (with a
+# loud warning). Override with the AUTOGRADER_SANDBOX environment variable.
+c.Harness.sandbox = "auto"
+c.Harness.allowed_modules = ["numpy"]  # besides the standard library
 # c.Harness.function_s = 10   # override every graded function's own time limit
 # c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)

@@ -50,7 +50,12 @@ class Course:
         config = _load_config(root)
         cd = config.get("CourseDirectory", {})
         harness = config.get("Harness", {})
-        limits = Limits(**{f.name: harness[f.name] for f in fields(Limits) if f.name in harness})
+        settings = {f.name: harness[f.name] for f in fields(Limits) if f.name in harness}
+        if "allowed_modules" in settings:
+            settings["allowed_modules"] = tuple(settings["allowed_modules"])
+        if os.environ.get("AUTOGRADER_SANDBOX"):
+            settings["sandbox"] = os.environ["AUTOGRADER_SANDBOX"]
+        limits = Limits(**settings)
         seed = int(os.environ.get("AUTOGRADER_SEED", harness.get("grading_seed", DEFAULT_GRADING_SEED)))
         return cls(
             root=root,

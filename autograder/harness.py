@@ -11,11 +11,13 @@ function *i* fails with the reason, and a fresh process runs the functions after
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,10 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder import policy
 from autograder.compare import compare_outputs
 from autograder.device import run_reference
 from autograder.registry import GradedFunction, ProblemSet
 from autograder.sandbox import child as child_module
+from autograder.sandbox import isolation
 
 CHILD_SOURCE = Path(child_module.__file__)
 MAX_RESULT_BYTES = 16 * 2 ** 20
@@ -46,6 +50,9 @@ class Limits:
     cpu_s: int = 300                # CPU seconds of the student's process
     file_mb: int = 64               # largest file it may write (its stdout log included)
     open_files: int = 64
+    processes: int = 32             # processes of the sandbox user (when it runs as 'nobody')
+    sandbox: str = "auto"           # auto, bwrap, unshare or rlimits (see sandbox/isolation.py)
+    allowed_modules: tuple = policy.DEFAULT_ALLOWED  # besides the standard library
 
 
 @dataclass
@@ -94,6 +101,8 @@ def _death_reason(returncode: int | None, timed_out: float | None, log_tail: str
         return f"timed out after {timed_out:g} s"
     if returncode is None:
         return "stopped"
+    if 128 < returncode < 128 + 65:
+        returncode = 128 - returncode  # bwrap and unshare report a signal as 128 + its number
     if returncode < 0:
         name = _signal_name(returncode)
         if name == "SIGXCPU":
@@ -108,6 +117,47 @@ def _death_reason(returncode: int | None, timed_out: float | None, log_tail: str
     if "MemoryError" in log_tail:
         return "ran out of memory"
     return f"exited the process (exit code {returncode})"
+
+
+def _safe_read(path: Path, limit: int, tail: int | None = None) -> bytes | None:
+    """Read a file the sandbox wrote without following links or blocking on pipes;
+    None if it is not a plain file or is over ``limit`` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        if tail is not None and info.st_size > tail:
+            os.lseek(fd, info.st_size - tail, os.SEEK_SET)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _kill_marked(marker: str) -> int:
+    """Kill processes that still carry this run's marker in their environment (they escaped
+    the process group); returns how many there were."""
+    needle = f"AUTOGRADER_JOB={marker}".encode()
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    os.kill(int(entry), signal.SIGKILL)
+                    killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
 
 
 class Grader:
@@ -126,9 +176,11 @@ class Grader:
             fn.name: [run_reference(fn, case) if fn.reference else None for case in self.cases[fn.name]]
             for fn in problem_set.functions
         }
+        self.isolation = isolation.detect(limits.sandbox)
         self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
         self._inputs_spec, self._inputs_arrays = self._encode_inputs()
-        self._site = self._make_site()
+        self._site_dirs = self._make_site()
+        self.leftover_processes = 0
 
     def close(self):
         shutil.rmtree(self._root, ignore_errors=True)
@@ -147,15 +199,16 @@ class Grader:
         # a case's args decode to a tuple; the child calls f(*args)
         return specs, arrays
 
-    def _make_site(self) -> Path:
-        """A folder with NumPy alone on it: the child's import path (no torch, no autograder)."""
+    def _make_site(self) -> dict[str, Path]:
+        """NumPy alone on the child's import path (no torch, no autograder): a folder of links,
+        or, with bubblewrap, the same folders mounted at /site."""
         site = self._root / "site"
         site.mkdir()
         numpy_dir = Path(np.__file__).resolve().parent
-        for path in [numpy_dir, numpy_dir.parent / "numpy.libs"]:
-            if path.exists():
-                (site / path.name).symlink_to(path)
-        return site
+        dirs = {p.name: p for p in [numpy_dir, numpy_dir.parent / "numpy.libs"] if p.exists()}
+        for name, path in dirs.items():
+            (site / name).symlink_to(path)
+        return dirs
 
     def _time_limit(self, fn: GradedFunction) -> float:
         return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
@@ -191,6 +244,11 @@ class Grader:
                 remaining = [i for i in remaining if i not in outcomes]
         finally:
             shutil.rmtree(job, ignore_errors=True)
+        for i, fn in enumerate(functions):
+            banned = [m for c in cells if c.id == fn.name
+                      for m in policy.forbidden_imports(c.source, self.limits.allowed_modules)]
+            if banned:
+                outcomes[i] = f"imports {', '.join(banned)}; graded functions may use NumPy only"
         results = {fn.name: self._judge(i, fn, outcomes.get(i, "not run"), cell_errors)
                    for i, fn in enumerate(functions)}
         return SubmissionResult(results, cell_errors, time.perf_counter() - started, notes)
@@ -200,16 +258,21 @@ class Grader:
             stale.unlink()
         read_fd, write_fd = os.pipe()
         limits = self.limits
+        argv, job_inside, sys_path = isolation.command(self.isolation, job, self._site_dirs)
+        rlimits = {
+            "RLIMIT_AS": limits.memory_mb * 2 ** 20,
+            "RLIMIT_CPU": limits.cpu_s,
+            "RLIMIT_FSIZE": limits.file_mb * 2 ** 20,
+            "RLIMIT_NOFILE": limits.open_files,
+            "RLIMIT_CORE": 0,
+        }
+        if self.isolation.drop_to_nobody:
+            rlimits["RLIMIT_NPROC"] = limits.processes
         spec = {
             "progress_fd": write_fd,
-            "sys_path": [str(self._site)],
-            "rlimits": {
-                "RLIMIT_AS": limits.memory_mb * 2 ** 20,
-                "RLIMIT_CPU": limits.cpu_s,
-                "RLIMIT_FSIZE": limits.file_mb * 2 ** 20,
-                "RLIMIT_NOFILE": limits.open_files,
-                "RLIMIT_CORE": 0,
-            },
+            "sys_path": sys_path,
+            "rlimits": rlimits,
+            "allowed_modules": list(limits.allowed_modules),
             "cells": [{"id": c.id, "source": c.source} for c in cells],
             "functions": [{"name": fn.name, "driver": fn.driver, "cases": self._inputs_spec[i]}
                           for i, fn in enumerate(self.problem_set.functions)],
@@ -218,12 +281,14 @@ class Grader:
         (job / "job.json").write_text(json.dumps(spec))
         np.savez(job / "inputs.npz", **self._inputs_arrays)
         shutil.copyfile(CHILD_SOURCE, job / "child.py")
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(job), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        isolation.prepare(self.isolation, self._root, job)
+        marker = f"{job.name}-{os.getpid()}"
+        env = {"PATH": "/usr/bin:/bin", "HOME": job_inside, "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "AUTOGRADER_JOB": marker}
         with open(job / "log.txt", "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(job / "child.py"), str(job)],
-                cwd=job, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                argv, cwd=job, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,), start_new_session=True,
             )
         os.close(write_fd)
@@ -264,9 +329,10 @@ class Grader:
                         state["current"] = None
         finally:
             os.close(read_fd)
-            self._kill(process)
+            self._kill(process, grace_s=0 if timed_out else 2.0)
+            self.leftover_processes += _kill_marked(marker)
         returncode = process.returncode
-        log_tail = (job / "log.txt").read_bytes()[-4000:].decode("utf-8", "replace")
+        log_tail = (_safe_read(job / "log.txt", 2 ** 40, tail=4000) or b"").decode("utf-8", "replace")
         finished = returncode == 0 and timed_out is None and state["current"] is None and \
             len(state["done"]) == len(run)
         if not finished:
@@ -280,8 +346,13 @@ class Grader:
         return state
 
     @staticmethod
-    def _kill(process: subprocess.Popen):
-        """Kill the child's whole process group, then reap the child."""
+    def _kill(process: subprocess.Popen, grace_s: float = 0.0):
+        """Kill the child's whole process group, then reap the child. With a grace period, a
+        child that is finishing on its own gets to report its exit code first."""
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -290,24 +361,27 @@ class Grader:
 
     @staticmethod
     def _read_json(path: Path, default):
+        raw = _safe_read(path, MAX_RESULT_BYTES)
         try:
-            if path.stat().st_size > MAX_RESULT_BYTES:
-                return default
-            value = json.loads(path.read_text())
-        except (OSError, ValueError):
+            value = json.loads(raw) if raw is not None else default
+        except ValueError:
             return default
         return value if isinstance(value, type(default)) else default
 
-    def _read_outcomes(self, job: Path, index: int) -> list[dict] | str:
-        outcomes = self._read_json(job / f"result_{index}.json", [])
-        npz = job / f"result_{index}.npz"
+    def _read_outcomes(self, job: Path, index: int) -> dict | str:
+        result = self._read_json(job / f"result_{index}.json", {})
+        outcomes = result.get("outcomes", [])
+        raw = _safe_read(job / f"result_{index}.npz", MAX_RESULT_BYTES)
+        if raw is None:
+            return "returned results the grader could not read (too large, or not a plain file)"
         try:
-            if npz.stat().st_size > MAX_RESULT_BYTES:
-                return "returned arrays larger than the grader accepts"
-            with np.load(npz, allow_pickle=False) as data:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except Exception:
             return "its results could not be read back"
+        imports = [m for m in result.get("imports", []) if isinstance(m, str)][:10]
+        if imports:
+            return f"imported {', '.join(imports)} while running; graded functions may use NumPy only"
         decoded = []
         for outcome in outcomes:
             try:
@@ -317,10 +391,12 @@ class Grader:
                     decoded.append({"error": str(outcome.get("error", "unknown error"))[:2000]})
             except Exception:
                 decoded.append({"error": "returned a value the grader could not decode"})
-        return decoded
+        return {"outcomes": decoded}
 
     def _judge(self, index: int, fn: GradedFunction, outcomes, cell_errors) -> FunctionResult:
         cases = self.cases[fn.name]
+        if isinstance(outcomes, dict):
+            outcomes = outcomes["outcomes"]
         if isinstance(outcomes, str):
             return FunctionResult(fn.name, fn.points, False, 0, len(cases), [f"{fn.name}: {outcomes}."])
         failures = []

