@@ -14,11 +14,18 @@ REAL_KINDS = "biuf"  # bool, signed int, unsigned int, float
 
 
 def _as_array(value):
-    """A returned scalar becomes a 0-d array; anything else that is not an array is None."""
+    """A returned scalar becomes a 0-d array and a (nested) list of numbers an array;
+    anything else that is not an array is None."""
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (bool, numbers.Real, np.generic)):
         return np.asarray(value)
+    if isinstance(value, list):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        return array
     return None
 
 

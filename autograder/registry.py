@@ -21,10 +21,15 @@ VISIBLE_SEED = 0
 
 @dataclass(frozen=True)
 class Case:
-    """One test input: a human-readable label and the positional arguments."""
+    """One test input: a human-readable label and the positional arguments.
+
+    ``private`` holds data the check needs that must not reach the student's process
+    (held-out test data, for example); only ``args`` are sent to the sandbox.
+    """
 
     label: str
     args: tuple
+    private: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class ProblemSet:
         return sum(fn.points for fn in self.functions)
 
 
-PROBLEM_SET_NAMES = ("ps1",)
+PROBLEM_SET_NAMES = ("ps1", "ps2")
 
 
 def get_problem_set(name: str) -> ProblemSet:

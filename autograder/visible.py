@@ -12,6 +12,7 @@ import copy
 from autograder.compare import compare_outputs
 from autograder.device import run_reference
 from autograder.registry import VISIBLE_SEED, get_problem_set
+from autograder.sandbox.child import DRIVERS
 
 
 def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED) -> None:
@@ -22,7 +23,7 @@ def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED) -> No
     cases = fn.cases(seed)
     for case in cases:
         try:
-            got = function(*copy.deepcopy(case.args))
+            got = DRIVERS[fn.driver](function, copy.deepcopy(case.args))
         except NotImplementedError:
             raise AssertionError(f"{name} is not implemented yet") from None
         except Exception as error:  # report, then go on with the other cases

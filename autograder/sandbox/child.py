@@ -10,6 +10,7 @@ Protocol: progress lines go to the file descriptor named in job.json
 ("C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around
 graded function number i). Results go to ``result_<i>.json`` and ``result_<i>.npz``.
 """
+import copy
 import json
 import os
 import sys
@@ -38,6 +39,8 @@ def encode(value, arrays, np, depth=0):
         return {"t": "int", "v": int(value)} if abs(value) < 2 ** 62 else {"t": "float", "v": float(value)}
     if isinstance(value, float):
         return {"t": "float", "v": float(value)}
+    if isinstance(value, str):
+        return {"t": "str", "v": value[:1000]}
     if isinstance(value, (tuple, list)):
         if len(value) > MAX_ITEMS:
             raise TypeError(f"returned a sequence of {len(value)} items")
@@ -77,6 +80,8 @@ def decode(spec, arrays):
         return int(spec["v"])
     if kind == "float":
         return float(spec["v"])
+    if kind == "str":
+        return str(spec["v"])
     if kind == "tuple":
         return tuple(decode(s, arrays) for s in spec["items"])
     if kind == "list":
@@ -94,7 +99,20 @@ def drive_call(function, args):
     return function(*args)
 
 
-DRIVERS = {"call": drive_call}
+def drive_optimizer(update, args):
+    """Run ``update(w, dw, config) -> (next_w, config)`` once per row of ``grads``, feeding
+    the returned config back in; the graded output is the trajectory of w."""
+    import numpy as np
+
+    w, grads, config = args
+    trajectory = []
+    for dw in grads:
+        w, config = update(w, dw.copy(), config)
+        trajectory.append(np.array(w, dtype=float, copy=True))
+    return np.stack(trajectory)
+
+
+DRIVERS = {"call": drive_call, "optimizer": drive_optimizer}
 
 
 # --------------------------------------------------------------------- running
@@ -171,14 +189,16 @@ def main(job_dir):
                 outcomes.append({"error": f"{fn['name']} is not defined (or not a function)"})
                 continue
             try:
-                fresh = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+                fresh = [copy.deepcopy(a) for a in args]
                 value = DRIVERS[fn["driver"]](function, fresh)
                 outcomes.append({"value": encode(value, out_arrays, np)})
             except BaseException as error:
                 outcomes.append({"error": short_traceback(error)})
                 if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:  # EFBIG
                     break  # out of memory or over the output limit: the other cases would only repeat it
-        imported = {m.split(".")[0] for m in set(sys.modules) - modules_before}
+        # modules without a file are runtime artefacts (Cython's shared-type modules, for example)
+        imported = {m.split(".")[0] for m in set(sys.modules) - modules_before
+                    if getattr(sys.modules.get(m), "__file__", None)}
         np.savez(os.path.join(job_dir, f"result_{index}.npz"), **out_arrays)
         with open(os.path.join(job_dir, f"result_{index}.json"), "w") as f:
             json.dump({"outcomes": outcomes, "imports": sorted(imported - allowed)}, f)

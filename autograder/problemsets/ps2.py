@@ -1,0 +1,353 @@
+"""Problem set 2: losses, SGD and optimizers.
+
+Losses return the per-example loss and its gradient with respect to the prediction; the
+references get that gradient from autograd. Optimizer steps use the stateless
+``update(w, dw, config) -> (next_w, config)`` signature; the grader runs 100 steps on
+random parameters and gradients and compares the whole trajectory with ``torch.optim``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.registry import Case, GradedFunction, ProblemSet
+
+OPTIMIZER_STEPS = 100
+
+
+def quarters(rng, size, scale=2.0):
+    """Random numbers on a grid of quarters, so that exact ties (r = 0, |r| = eps) occur by design."""
+    return np.round(rng.normal(size=size) * scale * 4) / 4
+
+
+def signs(rng, n):
+    return np.where(rng.random(n) < 0.5, -1.0, 1.0)
+
+
+def with_grad(f, loss_fn):
+    """(per-example loss, d loss_i / d f) by autograd."""
+    f = f.clone().requires_grad_(True)
+    loss = loss_fn(f)
+    (grad,) = torch.autograd.grad(loss.sum(), f)
+    return loss.detach(), grad
+
+
+# ------------------------------------------------------------------ regression losses
+def regression_cases(rng, with_eps=False):
+    extra = (0.5,) if with_eps else ()
+    cases = []
+    for n in (9, 25):
+        f, y = rng.normal(size=n) * 3, rng.normal(size=n) * 3
+        cases.append(Case(f"random predictions and targets, n={n}", (f, y, *extra)))
+    f = quarters(rng, 12)
+    y = f + np.array([0.0, 0.5, -0.5, 1.0, -1.0, 0.25, -0.25, 2.0, -3.0, 0.0, 1.5, -0.75])
+    cases.append(Case("residuals exactly 0, ±0.5 and ±1 (the kinks)", (f, y, *extra)))
+    cases.append(Case("a single example", (np.array([0.3]), np.array([-1.2]), *extra)))
+    cases.append(Case("large residuals", (rng.normal(size=6) * 1e4, rng.normal(size=6) * 1e4, *extra)))
+    return cases
+
+
+def absolute_reference(f, y):
+    return with_grad(f, lambda f: torch.abs(y - f))
+
+
+def squared_reference(f, y):
+    return with_grad(f, lambda f: 0.5 * (y - f) ** 2)
+
+
+def eps_insensitive_reference(f, y, eps):
+    return with_grad(f, lambda f: torch.relu(torch.abs(y - f) - eps))
+
+
+def huber_reference(f, y):
+    return with_grad(f, lambda f: F.huber_loss(f, y, reduction="none", delta=1.0))
+
+
+# ------------------------------------------------------------------ binary classification losses
+def binary_cases(rng):
+    cases = []
+    for n in (10, 31):
+        cases.append(Case(f"random scores and labels, n={n}", (rng.normal(size=n) * 2, signs(rng, n))))
+    f = np.array([1.0, -1.0, 0.5, 0.0, 2.0, -0.25])
+    y = np.array([1.0, -1.0, 1.0, 1.0, -1.0, 1.0])
+    cases.append(Case("margins exactly 1 and 0 (the kinks)", (f, y)))
+    cases.append(Case("large scores, ±1000 (no overflow allowed)",
+                      (np.array([1000.0, -1000.0, 800.0, -750.0]), np.array([1.0, 1.0, -1.0, -1.0]))))
+    cases.append(Case("a single example", (np.array([0.7]), np.array([-1.0]))))
+    return cases
+
+
+def logistic_reference(f, y):
+    return with_grad(f, lambda f: torch.logaddexp(torch.zeros_like(f), -y * f))
+
+
+def hinge_reference(f, y):
+    return with_grad(f, lambda f: torch.relu(1 - y * f))
+
+
+# ------------------------------------------------------------------ multiclass losses
+def multiclass_cases(rng, with_delta=False):
+    cases = []
+    for n, k in ((8, 3), (5, 10)):
+        scores = rng.normal(size=(n, k)) * 2
+        labels = rng.integers(0, k, size=n)
+        cases.append((f"random scores, n={n}, k={k}", scores, labels))
+    scores = np.array([[1000.0, -1000.0, 999.0], [-1000.0, -998.0, -1000.5]])
+    cases.append(("large logits, around ±1000", scores, np.array([2, 0])))
+    cases.append(("a single example", rng.normal(size=(1, 4)), np.array([3])))
+    scores = np.array([[5.0, 0.0, 1.0], [0.0, 0.2, 9.0]])
+    cases.append(("correct classes well ahead", scores, np.array([0, 2])))
+    result = []
+    for label, scores, labels in cases:
+        k = scores.shape[1]
+        if with_delta:
+            delta = np.round(rng.uniform(0.5, 2.0, size=(k, k)), 2)  # not symmetric on purpose
+            np.fill_diagonal(delta, 0.0)
+            result.append(Case(label, (scores, labels, delta)))
+        else:
+            result.append(Case(label, (scores, labels)))
+    return result
+
+
+def softmax_ce_reference(scores, labels):
+    return with_grad(scores, lambda s: F.cross_entropy(s, labels, reduction="none"))
+
+
+def multiclass_hinge_reference(scores, labels, delta):
+    def loss(s):
+        augmented = s + delta[labels]
+        return augmented.max(dim=1).values - s.gather(1, labels[:, None])[:, 0]
+    return with_grad(scores, loss)
+
+
+def logits_cases(rng):
+    return [
+        Case("random logits, 6 x 4", (rng.normal(size=(6, 4)) * 3,)),
+        Case("logits around +1000", (1000 + rng.normal(size=(3, 5)),)),
+        Case("logits around -1000", (-1000 + rng.normal(size=(3, 5)),)),
+        Case("mixed ±1000 in one row", (np.array([[1000.0, -1000.0, 0.0], [-1000.0, -999.0, -1001.0]]),)),
+        Case("one class", (rng.normal(size=(4, 1)),)),
+        Case("a single row", (rng.normal(size=(1, 7)),)),
+    ]
+
+
+def logsumexp_reference(scores):
+    return torch.logsumexp(scores, dim=1)
+
+
+def softmax_reference(scores):
+    return torch.softmax(scores, dim=1)
+
+
+# ------------------------------------------------------------------ least squares
+def least_squares_cases(rng):
+    cases = []
+    for n, d in ((20, 3), (50, 8), (6, 6)):
+        X = rng.normal(size=(n, d))
+        y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+        cases.append(Case(f"X of shape {(n, d)}", (X, y)))
+    X = rng.normal(size=(30, 2)) * np.array([1000.0, 0.001])
+    cases.append(Case("badly scaled columns", (X, rng.normal(size=30))))
+    cases.append(Case("one feature", (rng.normal(size=(10, 1)), rng.normal(size=10))))
+    return cases
+
+
+def least_squares_reference(X, y):
+    return torch.linalg.lstsq(X, y[:, None]).solution[:, 0]
+
+
+# ------------------------------------------------------------------ optimizers
+def optimizer_cases(rng, make_config):
+    cases = []
+    shapes = [(5,), (3, 4), (1,), (2, 3)]
+    for i, shape in enumerate(shapes):
+        w0 = rng.normal(size=shape)
+        grads = rng.normal(size=(OPTIMIZER_STEPS, *shape)) * rng.choice([0.1, 1.0, 10.0])
+        config = make_config(rng, i)
+        described = ", ".join(f"{k}={v:g}" for k, v in config.items())
+        cases.append(Case(f"w of shape {shape}, {described}", (w0, grads, config)))
+    return cases
+
+
+def sgd_config(rng, i):
+    return {"learning_rate": [0.1, 0.01, 0.5, 0.05][i], "weight_decay": [0.0, 0.1, 0.0, 0.01][i]}
+
+
+def momentum_config(rng, i):
+    return {"learning_rate": [0.05, 0.01, 0.2, 0.1][i], "momentum": [0.9, 0.5, 0.99, 0.8][i],
+            "weight_decay": [0.0, 0.05, 0.0, 0.01][i]}
+
+
+def adagrad_config(rng, i):
+    return {"learning_rate": [0.1, 0.5, 0.05, 1.0][i], "eps": [1e-10, 0.1, 1e-3, 1e-10][i],
+            "weight_decay": [0.0, 0.0, 0.1, 0.01][i]}
+
+
+def rmsprop_config(rng, i):
+    return {"learning_rate": [0.01, 0.05, 0.001, 0.02][i], "alpha": [0.99, 0.9, 0.5, 0.95][i],
+            "eps": [1e-8, 0.1, 1e-2, 1e-8][i], "weight_decay": [0.0, 0.0, 0.1, 0.01][i]}
+
+
+def adam_config(rng, i):
+    return {"learning_rate": [0.001, 0.01, 0.1, 0.05][i], "beta1": [0.9, 0.5, 0.8, 0.9][i],
+            "beta2": [0.999, 0.9, 0.99, 0.95][i], "eps": [1e-8, 0.1, 1e-3, 1e-8][i],
+            "weight_decay": [0.0, 0.0, 0.1, 0.01][i]}
+
+
+def run_torch_optimizer(w0, grads, make):
+    w = w0.clone().requires_grad_(True)
+    optimizer = make([w])
+    trajectory = []
+    for g in grads:
+        w.grad = g.clone()
+        optimizer.step()
+        trajectory.append(w.detach().clone())
+    return torch.stack(trajectory)
+
+
+def sgd_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.SGD(
+        p, lr=c["learning_rate"], weight_decay=c["weight_decay"]))
+
+
+def momentum_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.SGD(
+        p, lr=c["learning_rate"], momentum=c["momentum"], weight_decay=c["weight_decay"]))
+
+
+def nesterov_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.SGD(
+        p, lr=c["learning_rate"], momentum=c["momentum"], weight_decay=c["weight_decay"], nesterov=True))
+
+
+def adagrad_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.Adagrad(
+        p, lr=c["learning_rate"], eps=c["eps"], weight_decay=c["weight_decay"]))
+
+
+def rmsprop_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.RMSprop(
+        p, lr=c["learning_rate"], alpha=c["alpha"], eps=c["eps"], weight_decay=c["weight_decay"]))
+
+
+def adam_reference(w0, grads, c):
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.Adam(
+        p, lr=c["learning_rate"], betas=(c["beta1"], c["beta2"]), eps=c["eps"], weight_decay=c["weight_decay"]))
+
+
+def optimizer(name, points, make_config, reference):
+    return GradedFunction(name, f"{name}(w, dw, config)", ("trajectory",), points,
+                          lambda rng: optimizer_cases(rng, make_config), reference,
+                          rtol=1e-10, atol=1e-10, driver="optimizer")
+
+
+# ------------------------------------------------------------------ schedules
+def schedule_cases(rng):
+    T = int(rng.integers(20, 60))
+    return [
+        Case("constant", ("constant", T, {"eta0": float(rng.uniform(0.01, 1))})),
+        Case("inverse_sqrt", ("inverse_sqrt", T, {"eta0": float(rng.uniform(0.01, 1))})),
+        Case("polynomial", ("polynomial", T, {"alpha": float(rng.uniform(0.5, 2)), "beta": float(rng.uniform(1, 10)),
+                                              "gamma": float(rng.choice([0.5, 0.75, 1.0]))})),
+        Case("exponential", ("exponential", T, {"alpha": float(rng.uniform(0.1, 1)),
+                                                "beta": float(rng.uniform(0.01, 0.2))})),
+        Case("a single step (T=1)", ("polynomial", 1, {"alpha": 1.0, "beta": 3.0, "gamma": 0.5})),
+    ]
+
+
+def schedule_reference(kind, T, h):
+    t = torch.arange(1, T + 1, dtype=torch.float64)
+    if kind == "constant":
+        return torch.full_like(t, h["eta0"])
+    if kind == "inverse_sqrt":
+        return h["eta0"] / torch.sqrt(t)
+    if kind == "polynomial":
+        return h["alpha"] / (h["beta"] + t) ** h["gamma"]
+    if kind == "exponential":
+        return h["alpha"] * torch.exp(-h["beta"] * t)
+    raise ValueError(kind)
+
+
+# ------------------------------------------------------------------ softmax regression on digits
+ACCURACY_NEEDED = 0.90
+
+
+def digits_split(rng):
+    """Scikit-learn's bundled digits, scaled to [0, 1], split 70/30 at random."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = rng.permutation(len(y))
+    cut = int(0.7 * len(y))
+    return X[order[:cut]], y[order[:cut]], X[order[cut:]], y[order[cut:]]
+
+
+def softmax_regression_cases(rng):
+    X_train, y_train, X_test, y_test = digits_split(rng)
+    seed = int(rng.integers(0, 2 ** 31))
+    return [Case("digits: 1257 training images, 540 held out",
+                 (X_train, y_train, 10, 20, 32, 0.5, seed), private=(X_test, y_test))]
+
+
+def softmax_regression_check(case, got):
+    X_test, y_test = case.private
+    d, k = X_test.shape[1], 10
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return "expected a tuple (W, b)"
+    W, b = (np.asarray(v) if not isinstance(v, np.ndarray) else v for v in got)
+    if W.shape != (d, k) or b.shape != (k,):
+        return f"expected W of shape {(d, k)} and b of shape {(k,)}, got {W.shape} and {b.shape}"
+    if W.dtype.kind not in "iuf" or b.dtype.kind not in "iuf" or not (np.isfinite(W).all() and np.isfinite(b).all()):
+        return "W and b must be finite real numbers"
+    accuracy = float(np.mean(np.argmax(X_test @ W + b, axis=1) == y_test))
+    if accuracy < ACCURACY_NEEDED:
+        return f"held-out accuracy {accuracy:.1%}, below the {ACCURACY_NEEDED:.0%} needed"
+    return None
+
+
+PROBLEM_SET = ProblemSet(
+    name="ps2",
+    title="Problem set 2: losses, SGD and optimizers",
+    functions=(
+        GradedFunction("absolute_loss", "absolute_loss(f, y)", ("loss", "grad"), 1,
+                       regression_cases, absolute_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("squared_loss", "squared_loss(f, y)", ("loss", "grad"), 1,
+                       regression_cases, squared_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("eps_insensitive_loss", "eps_insensitive_loss(f, y, eps)", ("loss", "grad"), 1,
+                       lambda rng: regression_cases(rng, with_eps=True), eps_insensitive_reference,
+                       rtol=1e-6, atol=1e-7),
+        GradedFunction("huber_loss", "huber_loss(f, y)", ("loss", "grad"), 1,
+                       regression_cases, huber_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("logistic_loss", "logistic_loss(f, y)", ("loss", "grad"), 1,
+                       binary_cases, logistic_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("hinge_loss", "hinge_loss(f, y)", ("loss", "grad"), 1,
+                       binary_cases, hinge_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("logsumexp", "logsumexp(scores)", ("lse",), 1, logits_cases, logsumexp_reference,
+                       rtol=1e-7, atol=1e-9),
+        GradedFunction("softmax", "softmax(scores)", ("probs",), 1, logits_cases, softmax_reference,
+                       rtol=1e-7, atol=1e-12),
+        GradedFunction("softmax_cross_entropy", "softmax_cross_entropy(scores, labels)", ("loss", "grad"), 2,
+                       multiclass_cases, softmax_ce_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction("multiclass_hinge_loss", "multiclass_hinge_loss(scores, labels, delta)", ("loss", "grad"), 2,
+                       lambda rng: multiclass_cases(rng, with_delta=True), multiclass_hinge_reference,
+                       rtol=1e-6, atol=1e-7),
+        GradedFunction("least_squares", "least_squares(X, y)", ("w",), 1, least_squares_cases,
+                       least_squares_reference, rtol=1e-6, atol=1e-8),
+        optimizer("sgd", 1, sgd_config, sgd_reference),
+        optimizer("sgd_momentum", 2, momentum_config, momentum_reference),
+        optimizer("nesterov_momentum", 2, momentum_config, nesterov_reference),
+        optimizer("adagrad", 2, adagrad_config, adagrad_reference),
+        optimizer("rmsprop", 2, rmsprop_config, rmsprop_reference),
+        optimizer("adam", 2, adam_config, adam_reference),
+        GradedFunction("learning_rate_schedule", "learning_rate_schedule(kind, T, hyper)", ("eta",), 2,
+                       schedule_cases, schedule_reference, rtol=1e-10, atol=1e-12),
+        GradedFunction("train_softmax_regression",
+                       "train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed)",
+                       ("W", "b"), 3, softmax_regression_cases, None, check=softmax_regression_check,
+                       time_limit_s=60.0),
+    ),
+)
