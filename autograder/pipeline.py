@@ -279,26 +279,36 @@ def table(course: Course, problem_set: str) -> tuple[list[str], dict[str, dict[s
     return columns, scores
 
 
-def format_table(course: Course, problem_set: str) -> str:
+def format_table(course: Course, problem_set: str, max_width: int = 120) -> str:
+    """Students x graded functions (then the hand-graded questions) with points; columns are
+    numbered, with a legend, when the names would not fit in ``max_width``."""
     ps = get_problem_set(problem_set)
     columns, scores = table(course, problem_set)
     points = {fn.test_grade_id: fn.points for fn in ps.functions}
-    heads = [c.removeprefix("test_") for c in columns]
-    width = max([7] + [len(s) for s in scores])
-    lines = [f"{'student':<{width}}  " + "  ".join(heads) + "  total"]
     for student in course.students():
         scores.setdefault(student, {})
+    names = [c.removeprefix("test_") for c in columns]
+    width = max([7] + [len(s) for s in scores])
+    legend = []
+    heads = names
+    if width + sum(len(h) + 2 for h in heads) + 7 > max_width:
+        heads = [f"#{i + 1}" for i in range(len(names))]
+        legend = [f"  {h:>4} {n}" for h, n in zip(heads, names)]
+    if any(v is None for row in scores.values() for v in row.values()):
+        legend.append("  (? = awaits a grader in the formgrader)")
+    heads = [h.rjust(max(len(h), 4)) for h in heads]
+    lines = legend + [f"{'student':<{width}}  " + "  ".join(heads) + "  total"]
     for student, row in sorted(scores.items()):
+        if not row:
+            lines.append(f"{student:<{width}}  (no submission)")
+            continue
         cells = []
         for column, head in zip(columns, heads):
             score = row.get(column)
-            text = "manual" if score is None else f"{score:g}"
+            text = "?" if score is None else f"{score:g}"
             if column in points:
                 text = f"{text}/{points[column]}"
             cells.append(f"{text:>{len(head)}}")
         total = sum(v for v in row.values() if v is not None)
-        if not row:
-            lines.append(f"{student:<{width}}  (no submission)")
-            continue
         lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {total:g}")
     return "\n".join(lines)

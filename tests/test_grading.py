@@ -22,48 +22,59 @@ TAMPERING = ["input_transformer", "custom_exception_handler", "monkeypatch_numpy
 CRASHES = ["exit_at_top_level", "sys_exit_in_function", "flood_stdout", "memory_bomb", "segfault", "object_array"]
 
 
-def class_members(master, release):
+def class_members(name, master, release):
     """student -> (notebook, {function: expected points})."""
-    ps = get_problem_set(PS)
+    ps = get_problem_set(name)
     full_points = {fn.name: fn.points for fn in ps.functions}
     members = {
         "master": (samples.full_solution(master, release), full_points),
         "release": (release, {n: 0 for n in full_points}),
     }
-    for function, bugs in samples.MUTANTS[PS].items():
+    for function, bugs in samples.MUTANTS[name].items():
         for i, (_, old, new) in enumerate(bugs):
             members[f"bug_{function}_{i}"] = (samples.with_mutant(master, release, function, old, new),
                                               {**full_points, function: 0})
-    for function, alternatives in samples.ALTERNATIVES[PS].items():
+    for function, alternatives in samples.ALTERNATIVES[name].items():
         for i, (_, source) in enumerate(alternatives):
             members[f"alt_{function}_{i}"] = (samples.with_alternative(master, release, function, source), full_points)
-    for attack in TAMPERING + CRASHES:
-        function, source = ATTACKS[attack]
-        members[f"attack_{attack}"] = (samples.with_alternative(master, release, function, source), None)
+    if name == PS:
+        for attack in TAMPERING + CRASHES:
+            function, source = ATTACKS[attack]
+            members[f"attack_{attack}"] = (samples.with_alternative(master, release, function, source), None)
     return members
 
 
-@pytest.fixture(scope="session")
-def graded_class(tmp_path_factory, notebooks):
-    root = make_course(tmp_path_factory.mktemp("course"))
-    master, release = notebooks[PS]
-    members = class_members(master, release)
+def grade_class(root, name, master, release):
+    members = class_members(name, master, release)
     for student, (nb, _) in members.items():
-        submit(root, PS, student, nb)
+        submit(root, name, student, nb)
     course = Course.load(root)
     course.limits = Limits(setup_s=10, function_s=4)
-    results = pipeline.autograde(course, PS, log=lambda line: None)
-    columns, table = pipeline.table(course, PS)
+    results = pipeline.autograde(course, name, log=lambda line: None)
+    columns, table = pipeline.table(course, name)
     return course, members, results, table
+
+
+@pytest.fixture(scope="session")
+def graded_classes(tmp_path_factory, notebooks):
+    """Every problem set's class (master, release, planted bugs, alternatives) graded in one course."""
+    root = make_course(tmp_path_factory.mktemp("course"))
+    return {name: grade_class(root, name, *notebooks[name]) for name in PROBLEM_SET_NAMES}
+
+
+@pytest.fixture(scope="session")
+def graded_class(graded_classes):
+    return graded_classes[PS]
 
 
 def auto_points(table, student):
     return {k.removeprefix("test_"): v for k, v in table[student].items() if k.startswith("test_")}
 
 
-def test_master_scores_full_marks_and_release_zero(graded_class):
-    course, members, results, table = graded_class
-    ps = get_problem_set(PS)
+@pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
+def test_master_scores_full_marks_and_release_zero(graded_classes, name):
+    course, members, results, table = graded_classes[name]
+    ps = get_problem_set(name)
     assert sum(auto_points(table, "master").values()) == ps.total_points
     assert sum(auto_points(table, "release").values()) == 0
     release = results["release"]
@@ -72,15 +83,18 @@ def test_master_scores_full_marks_and_release_zero(graded_class):
         assert any("NotImplementedError" in m for m in fn.messages), fn.messages
 
 
-def test_each_planted_bug_loses_exactly_its_function(graded_class):
-    course, members, results, table = graded_class
+@pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
+def test_each_planted_bug_loses_exactly_its_function(graded_classes, name):
+    course, members, results, table = graded_classes[name]
+    assert all(len(samples.MUTANTS[name][fn.name]) >= 3 for fn in get_problem_set(name).functions)
     for student, (_, expected) in members.items():
         if student.startswith("bug_"):
             assert auto_points(table, student) == expected, student
 
 
-def test_correct_alternatives_keep_full_marks(graded_class):
-    course, members, results, table = graded_class
+@pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
+def test_correct_alternatives_keep_full_marks(graded_classes, name):
+    course, members, results, table = graded_classes[name]
     for student, (_, expected) in members.items():
         if student.startswith("alt_"):
             assert auto_points(table, student) == expected, (student, results[student].functions)
@@ -123,12 +137,13 @@ def test_feedback_messages_are_informative(graded_class):
     assert all("torch" not in m and "reference" not in m for r in honest for f in r.functions.values() for m in f.messages)
 
 
-def test_planted_bugs_are_caught_with_the_visible_seed_too(notebooks):
+@pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
+def test_planted_bugs_are_caught_with_the_visible_seed_too(notebooks, name):
     """Discrimination does not hinge on one lucky seed."""
-    master, release = notebooks[PS]
-    ps = get_problem_set(PS)
+    master, release = notebooks[name]
+    ps = get_problem_set(name)
     with Grader(ps, VISIBLE_SEED) as grader:
-        for function, bugs in samples.MUTANTS[PS].items():
+        for function, bugs in samples.MUTANTS[name].items():
             for description, old, new in bugs:
                 result = grader.grade(program_cells(master, samples.with_mutant(master, release, function, old, new)))
                 assert {n for n, r in result.functions.items() if not r.passed} == {function}, description
