@@ -9,6 +9,7 @@ self-check.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -93,7 +94,14 @@ class ProblemSet:
         return sum(fn.points for fn in self.functions)
 
 
-PROBLEM_SET_NAMES = ("ps1", "ps2")
+def _discover() -> tuple[str, ...]:
+    """Every module in autograder/problemsets/ is a problem set (found without importing it)."""
+    from autograder import problemsets
+
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(problemsets.__path__) if not m.name.startswith("_")))
+
+
+PROBLEM_SET_NAMES = _discover()
 
 
 def get_problem_set(name: str) -> ProblemSet:

@@ -149,6 +149,8 @@ def test_no_attack_scores_above_the_untouched_release(corpus):
             continue
         if total(corpus["after"], student) > release_score:
             above.append(student)
+    tried = [s for s in corpus["students"] if not s.startswith("mixed_")]
+    print(f"\n{len(tried)} attacks tried with isolation '{SANDBOX.mode}'; {len(above)} scored above the release")
     assert above == []
 
 
