@@ -34,7 +34,12 @@ def cmd_collect(args):
 
 
 def cmd_autograde(args):
+    import dataclasses
+
     course = _course(args)
+    overrides = {name: getattr(args, name) for name in ("sandbox", "setup_s", "function_s", "memory_mb", "cpu_s")
+                 if getattr(args, name) is not None}
+    course.limits = dataclasses.replace(course.limits, **overrides)
     pipeline.autograde(course, args.problem_set, args.student or None, args.jobs)
     print(pipeline.format_table(course, args.problem_set))
 
@@ -92,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_set")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--jobs", type=int, help="submissions graded in parallel (default: one per core)")
+    limits = p.add_argument_group("limits (defaults: c.Harness.* in nbgrader_config.py)")
+    limits.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"])
+    limits.add_argument("--setup-s", dest="setup_s", type=float, help="wall seconds for a notebook's top-level code")
+    limits.add_argument("--function-s", dest="function_s", type=float,
+                        help="wall seconds for each graded function (overrides the registry's)")
+    limits.add_argument("--memory-mb", dest="memory_mb", type=int, help="address space of a student's process")
+    limits.add_argument("--cpu-s", dest="cpu_s", type=int, help="CPU seconds of a student's process")
     p.set_defaults(run=cmd_autograde)
 
     p = sub.add_parser("feedback", help="write feedback HTML (nbgrader generate_feedback)")

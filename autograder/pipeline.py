@@ -250,8 +250,12 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
         with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
             for future in [pool.submit(grade_one, s) for s in students]:
                 future.result()
+        if grader.leftover_processes:
+            log(f"killed {grader.leftover_processes} process(es) that had escaped a submission's process group")
+        isolation_note = grader.isolation.mode
     elapsed = time.perf_counter() - started
-    log(f"graded {len(students)} submission(s) in {elapsed:.1f} s: {elapsed / len(students):.2f} s per submission")
+    log(f"graded {len(students)} submission(s) in {elapsed:.1f} s: {elapsed / len(students):.2f} s per submission "
+        f"(isolation: {isolation_note})")
     return results
 
 

@@ -38,8 +38,10 @@ def test_float32_within_tolerance_passes():
 
 def test_codec_round_trip_and_refusals():
     arrays = {}
-    value = (np.arange(3.0), 2, 1.5, True, {"v": np.ones((2, 2))}, None)
-    assert decode(encode(value, arrays, np), arrays)[1:4] == (2, 1.5, True)
+    value = (np.arange(3.0), 2, 1.5, True, {"v": np.ones((2, 2))}, None, "polynomial")
+    decoded = decode(encode(value, arrays, np), arrays)
+    assert decoded[1:4] == (2, 1.5, True) and decoded[5:] == (None, "polynomial")
+    np.testing.assert_array_equal(decoded[4]["v"], np.ones((2, 2)))
 
     class Sub(np.ndarray):
         pass
@@ -47,7 +49,7 @@ def test_codec_round_trip_and_refusals():
     arrays = {}
     spec = encode(np.zeros(3).view(Sub), arrays, np)
     assert type(arrays[spec["k"]]) is np.ndarray
-    for bad in (np.array([object()]), object(), "text"):
+    for bad in (np.array([object()]), object(), {1, 2}, print, np.array(["a", "b"])):
         try:
             encode(bad, {}, np)
         except TypeError:

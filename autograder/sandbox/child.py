@@ -193,8 +193,15 @@ def main(job_dir):
                 value = DRIVERS[fn["driver"]](function, fresh)
                 outcomes.append({"value": encode(value, out_arrays, np)})
             except BaseException as error:
-                outcomes.append({"error": short_traceback(error)})
-                if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:  # EFBIG
+                message = short_traceback(error)
+                if getattr(error, "errno", None) == 27:  # EFBIG: over RLIMIT_FSIZE
+                    limit = job.get("rlimits", {}).get("RLIMIT_FSIZE", 0) // 2 ** 20
+                    message = f"wrote more output than the {limit} MiB limit (File too large)"
+                elif isinstance(error, MemoryError):
+                    limit = job.get("rlimits", {}).get("RLIMIT_AS", 0) // 2 ** 20
+                    message += f"\n(out of memory: the limit is {limit} MiB)"
+                outcomes.append({"error": message})
+                if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:
                     break  # out of memory or over the output limit: the other cases would only repeat it
         # modules without a file are runtime artefacts (Cython's shared-type modules, for example)
         imported = {m.split(".")[0] for m in set(sys.modules) - modules_before
