@@ -288,9 +288,15 @@ def digits_split(rng):
 
 def softmax_regression_cases(rng):
     X_train, y_train, X_test, y_test = digits_split(rng)
-    seed = int(rng.integers(0, 2 ** 31))
-    return [Case("digits: 1257 training images, 540 held out",
-                 (X_train, y_train, 10, 20, 32, 0.5, seed), private=(X_test, y_test))]
+    settings = [  # (what, epochs, batch_size, learning_rate)
+        ("20 epochs, minibatches of 32, step 0.5", 20, 32, 0.5),
+        ("minibatches of one example (plain SGD), 2 epochs, step 0.05", 2, 1, 0.05),
+        ("a batch size that does not divide n (100), 30 epochs, step 1.0", 30, 100, 1.0),
+        ("minibatches of 7, 5 epochs, step 0.2", 5, 7, 0.2),
+    ]
+    return [Case(f"digits, 1257 training / 540 held-out images: {what}",
+                 (X_train, y_train, 10, epochs, batch, lr, int(rng.integers(0, 2 ** 31))), private=(X_test, y_test))
+            for what, epochs, batch, lr in settings]
 
 
 def softmax_regression_check(case, got):
