@@ -43,6 +43,7 @@ class Course:
     seed: int
     jobs: int
     limits: Limits
+    config: object = None  # the whole traitlets config, for nbgrader's own classes
 
     @classmethod
     def load(cls, root: Path | None = None) -> "Course":
@@ -69,6 +70,7 @@ class Course:
             seed=seed,
             jobs=int(harness.get("jobs", os.cpu_count() or 1)),
             limits=limits,
+            config=config,
         )
 
     def master(self, problem_set: str) -> Path:

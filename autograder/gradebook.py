@@ -37,6 +37,17 @@ def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, stud
         gb.db.commit()
 
 
+def assign_late_penalty(config, db_url: str, problem_set: str, notebook_id: str, student: str, autograded_nb) -> None:
+    """nbgrader's own late-penalty step, with the course's configured plugin
+    (``c.LateSubmissionPlugin.penalty_method``, or ``c.AssignLatePenalties.plugin_class``)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    resources = {"nbgrader": {"notebook": notebook_id, "assignment": problem_set, "student": student, "db_url": db_url}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        AssignLatePenalties(config=config).preprocess(autograded_nb, resources)
+
+
 def _score(grade) -> float | None:
     """The manual score if a grader gave one, else the autograder's; None while it awaits a grader."""
     if grade.manual_score is not None:

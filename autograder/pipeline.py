@@ -237,6 +237,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
             (out / "autograder_report.json").write_text(json.dumps(report, indent=1))
             with lock:
                 gradebook.record(course.db_url, course.course_id, problem_set, problem_set, student, graded, timestamp)
+                gradebook.assign_late_penalty(course.config, course.db_url, problem_set, problem_set, student, graded)
                 results[student] = result
                 done = len(results)
                 if result:

@@ -89,3 +89,26 @@ def test_broken_submissions_score_zero_and_the_rest_is_graded(course, notebooks)
     assert {p: p.read_bytes() for p in course.submitted.rglob("*.ipynb")} == before, "submissions are never modified"
     graded = nbformat.read(course.autograded / "bob" / "ps1" / "ps1.ipynb", as_version=4)
     assert "is empty" in graded.cells[0].source
+
+
+def test_late_penalty_follows_nbgraders_plugin(course, notebooks):
+    """A due date and c.LateSubmissionPlugin.penalty_method = "zero": a late submission's score becomes 0."""
+    from nbgrader.api import Gradebook
+
+    from conftest import submit
+
+    with open(course.root / "nbgrader_config.py", "a") as f:
+        f.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    course = Course.load(course.root)
+    for student, when in (("alice", "2026-01-01 09:00:00.000000 UTC"), ("bob", "2026-01-03 09:00:00.000000 UTC")):
+        submit(course.root, "ps1", student, _nb_bytes(notebooks))
+        (course.submitted / student / "ps1" / "timestamp.txt").write_text(when)
+    pipeline.release(course, "ps1")
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.update_or_create_assignment("ps1", duedate="2026-01-02 00:00:00.000000 UTC")
+    pipeline.autograde(course, "ps1", log=lambda *_: None)
+    with Gradebook(course.db_url, course.course_id) as gb:
+        on_time = gb.find_submission("ps1", "alice")
+        late = gb.find_submission("ps1", "bob")
+        assert on_time.late_submission_penalty in (None, 0) and on_time.score == 10
+        assert late.total_seconds_late > 0 and late.late_submission_penalty == late.score == 10
