@@ -7,7 +7,6 @@ never touches the masters or the real gradebook.
 from __future__ import annotations
 
 import csv
-import filecmp
 import shutil
 import time
 from pathlib import Path

@@ -86,10 +86,6 @@ class ProblemSet:
         raise KeyError(f"{self.name} has no graded function named {name!r}")
 
     @property
-    def names(self) -> list[str]:
-        return [fn.name for fn in self.functions]
-
-    @property
     def total_points(self) -> int:
         return sum(fn.points for fn in self.functions)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parent.parent
 LECTURES = sorted((REPO / "course").glob("*.ipynb"))

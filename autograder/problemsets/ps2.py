@@ -7,7 +7,6 @@ random parameters and gradients and compares the whole trajectory with ``torch.o
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
