@@ -12,9 +12,8 @@ c.CourseDirectory.solution_directory = "solution_preview"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# The grading harness (python -m autograder). Hidden cases are drawn with this seed;
-# set your own (or the AUTOGRADER_SEED environment variable) before the term starts.
-c.Harness.grading_seed = 2718281
+# The grading harness (python -m autograder). There is deliberately no grading seed here: every
+# autograde run draws a fresh one and records it (repeat a run with `autograde --seed N`).
 c.Harness.setup_s = 30        # wall seconds for a notebook's top-level code
 c.Harness.memory_mb = 2048    # address space of a student's process
 c.Harness.cpu_s = 300         # CPU seconds of a student's process

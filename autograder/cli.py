@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from autograder import pipeline
-from autograder.course import Course
+from autograder.course import Course, SettingsError
 from autograder.registry import PROBLEM_SET_NAMES
 
 
@@ -40,8 +40,9 @@ def cmd_autograde(args):
     overrides = {name: getattr(args, name) for name in ("sandbox", "setup_s", "function_s", "memory_mb", "cpu_s")
                  if getattr(args, name) is not None}
     course.limits = dataclasses.replace(course.limits, **overrides)
-    pipeline.autograde(course, args.problem_set, args.student or None, args.jobs)
+    run = pipeline.autograde(course, args.problem_set, args.student or None, args.jobs, seed=args.seed)
     print(pipeline.format_table(course, args.problem_set))
+    return 3 if run.grader_errors else 0
 
 
 def cmd_feedback(args):
@@ -70,7 +71,8 @@ def cmd_status(args):
 def cmd_selfcheck(args):
     from autograder.selfcheck import selfcheck
 
-    return 0 if selfcheck(args.problem_sets or PROBLEM_SET_NAMES) else 1
+    return 0 if selfcheck(args.problem_sets or PROBLEM_SET_NAMES, seeds=args.seed,
+                          random_seeds=args.random_seeds) else 1
 
 
 def cmd_demo(args):
@@ -97,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_set")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--jobs", type=int, help="submissions graded in parallel (default: one per core)")
+    p.add_argument("--seed", type=int, help="repeat an earlier run's hidden cases (its seed is in the log and in "
+                                           "each autograder_report.json); by default every run draws a fresh one")
     limits = p.add_argument_group("limits (defaults: c.Harness.* in nbgrader_config.py)")
     limits.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"])
     limits.add_argument("--setup-s", dest="setup_s", type=float, help="wall seconds for a notebook's top-level code")
@@ -120,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("selfcheck", help="check the registry: references against the master solutions")
     p.add_argument("problem_sets", nargs="*")
+    p.add_argument("--seed", type=int, action="append", help="check at this seed (repeatable); "
+                                                            "default: the visible seed and fresh random ones")
+    p.add_argument("--random-seeds", type=int, default=3, help="how many fresh random seeds (default 3)")
     p.set_defaults(run=cmd_selfcheck)
 
     p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")
@@ -133,7 +140,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except (pipeline.UserError, FileNotFoundError, KeyError) as error:
+    except pipeline.GradingRefused as error:
+        print(f"GRADING REFUSED: {error}", file=sys.stderr)
+        return 3
+    except (pipeline.UserError, SettingsError, FileNotFoundError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2

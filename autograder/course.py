@@ -2,7 +2,11 @@
 
 The repository root is the nbgrader course directory. nbgrader's own settings
 (``c.CourseDirectory.*``) say where things live; the harness's settings live beside
-them as ``c.Harness.*`` (limits, grading seed, parallel jobs).
+them as ``c.Harness.*`` (limits, parallel jobs).
+
+There is no grading seed among the settings: every ``autograde`` run draws a fresh one
+(see :func:`autograder.registry.fresh_seed`), because anything written in this folder can
+end up in the students' hands, and a known seed lets a student compute every hidden case.
 """
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ from pathlib import Path
 
 from autograder.harness import Limits
 
-DEFAULT_GRADING_SEED = 2718281
+SEED_SETTINGS_REMOVED = (
+    "{where} is no longer used: every autograde run draws a fresh secret seed for the hidden cases and "
+    "records it in the log and in each autograder_report.json (repeat a run on purpose with "
+    "`autograde --seed N`). A seed kept in the course folder or its repository lets students compute every "
+    "hidden case. Remove it.")
+
+
+class SettingsError(ValueError):
+    """A setting in nbgrader_config.py (or the environment) that the instructor must change."""
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -40,7 +52,6 @@ class Course:
     autograded: Path
     feedback: Path
     db_url: str
-    seed: int
     jobs: int
     limits: Limits
     config: object = None  # the whole traitlets config, for nbgrader's own classes
@@ -57,7 +68,10 @@ class Course:
         if os.environ.get("AUTOGRADER_SANDBOX"):
             settings["sandbox"] = os.environ["AUTOGRADER_SANDBOX"]
         limits = Limits(**settings)
-        seed = int(os.environ.get("AUTOGRADER_SEED", harness.get("grading_seed", DEFAULT_GRADING_SEED)))
+        if "grading_seed" in harness:
+            raise SettingsError(SEED_SETTINGS_REMOVED.format(where="c.Harness.grading_seed in nbgrader_config.py"))
+        if "AUTOGRADER_SEED" in os.environ:
+            raise SettingsError(SEED_SETTINGS_REMOVED.format(where="The AUTOGRADER_SEED environment variable"))
         return cls(
             root=root,
             course_id=cd.get("course_id", "course"),
@@ -67,7 +81,6 @@ class Course:
             autograded=root / cd.get("autograded_directory", "autograded"),
             feedback=root / cd.get("feedback_directory", "feedback"),
             db_url=cd.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
-            seed=seed,
             jobs=int(harness.get("jobs", os.cpu_count() or 1)),
             limits=limits,
             config=config,
@@ -89,10 +102,3 @@ class Course:
         with open(roster, newline="") as f:
             return [row["id"].strip() for row in csv.DictReader(f) if row.get("id", "").strip()]
 
-
-def grading_seed() -> int:
-    """The hidden cases' seed, for the instructor's master notebook."""
-    try:
-        return Course.load().seed
-    except FileNotFoundError:
-        return int(os.environ.get("AUTOGRADER_SEED", DEFAULT_GRADING_SEED))

@@ -74,6 +74,7 @@ class SubmissionResult:
     cell_errors: dict[str, str]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    log_tail: str = ""  # the end of what the sandboxed process printed (for the instructor, not the feedback)
 
     @property
     def score(self) -> int:
@@ -159,6 +160,23 @@ def _kill_marked(marker: str) -> int:
     return killed
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+class GraderFault(Exception):
+    """The sandbox failed before any student code ran: the grader's fault, never the student's.
+
+    ``log`` is the tail of what the sandboxed process printed (its stderr included)."""
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+
 class Grader:
     """Grades submissions of one problem set with one seed.
 
@@ -199,15 +217,34 @@ class Grader:
         return specs, arrays
 
     def _make_site(self) -> dict[str, Path]:
-        """NumPy alone on the child's import path (no torch, no autograder): a folder of links,
-        or, with bubblewrap, the same folders mounted at /site."""
+        """NumPy alone on the child's import path (no torch, no autograder).
+
+        With bubblewrap the real folders are mounted at /site. Otherwise ``site/`` in the
+        grader's temporary folder holds them: hard links (or copies) when the child runs as
+        'nobody', who may not be able to reach a virtual environment inside a private course
+        folder (mode 700), and symbolic links when it runs as this user."""
         site = self._root / "site"
         site.mkdir()
         numpy_dir = Path(np.__file__).resolve().parent
         dirs = {p.name: p for p in [numpy_dir, numpy_dir.parent / "numpy.libs"] if p.exists()}
         for name, path in dirs.items():
-            (site / name).symlink_to(path)
+            if self.isolation.mode == "unshare":
+                shutil.copytree(path, site / name, copy_function=_link_or_copy,
+                                ignore=shutil.ignore_patterns("tests"))
+            elif self.isolation.mode == "rlimits":
+                (site / name).symlink_to(path)
         return dirs
+
+    def sandbox_needs(self) -> dict[str, Path]:
+        """What the sandboxed process must be able to reach, for diagnosing a sandbox that fails."""
+        import sysconfig
+
+        needs = {"the Python interpreter": Path(isolation.python_executable()),
+                 "the Python standard library": Path(sysconfig.get_paths()["stdlib"]).resolve(),
+                 "the grader's working folder": self._root}
+        if self.isolation.mode == "rlimits":
+            needs.update({f"NumPy ({name})": path for name, path in self._site_dirs.items()})
+        return needs
 
     def _time_limit(self, fn: GradedFunction) -> float:
         return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
@@ -222,10 +259,12 @@ class Grader:
         outcomes: dict[int, list[dict] | str] = {}
         cell_errors: dict[str, str] = {}
         notes: list[str] = []
+        log_tail = ""
         try:
             remaining = list(range(len(functions)))
             while remaining:
                 run = self._run_child(job, cells, remaining)
+                log_tail = run["log_tail"]
                 cell_errors.update(run["cell_errors"])
                 for index in run["done"]:
                     outcomes[index] = self._read_outcomes(job, index)
@@ -250,7 +289,7 @@ class Grader:
                 outcomes[i] = f"imports {', '.join(banned)}; graded functions may use NumPy only"
         results = {fn.name: self._judge(i, fn, outcomes.get(i, "not run"), cell_errors)
                    for i, fn in enumerate(functions)}
-        return SubmissionResult(results, cell_errors, time.perf_counter() - started, notes)
+        return SubmissionResult(results, cell_errors, time.perf_counter() - started, notes, log_tail)
 
     def _run_child(self, job: Path, cells: list[Cell], run: list[int]) -> dict:
         for stale in job.glob("result_*"):
@@ -291,7 +330,8 @@ class Grader:
                 pass_fds=(write_fd,), start_new_session=True,
             )
         os.close(write_fd)
-        state = {"cell": None, "reached_functions": False, "current": None, "done": [], "broken_at": None}
+        state = {"booted": False, "cell": None, "reached_functions": False, "current": None, "done": [],
+                 "broken_at": None}
         deadline = time.monotonic() + limits.setup_s
         budget = limits.setup_s
         timed_out = None
@@ -315,7 +355,9 @@ class Grader:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     kind, _, arg = line.decode("utf-8", "replace").partition(" ")
-                    if kind == "C" and not state["reached_functions"]:
+                    if kind == "B":
+                        state["booted"] = True
+                    elif kind == "C" and not state["reached_functions"]:
                         state["cell"] = arg
                     elif kind == "R":
                         state["reached_functions"] = True
@@ -334,6 +376,11 @@ class Grader:
         log_tail = (_safe_read(job / "log.txt", 2 ** 40, tail=4000) or b"").decode("utf-8", "replace")
         finished = returncode == 0 and timed_out is None and state["current"] is None and \
             len(state["done"]) == len(run)
+        state["log_tail"] = log_tail
+        if not state["booted"]:
+            reason = _death_reason(returncode, timed_out, log_tail)
+            raise GraderFault(f"the sandboxed Python {reason} before any notebook code ran "
+                              f"(isolation: {self.isolation.mode})", log_tail)
         if not finished:
             state["reason"] = _death_reason(returncode, timed_out, log_tail)
             state["broken_at"] = state["current"] if state["reached_functions"] else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,7 @@ from autograder.harness import Cell, SubmissionResult
 
 MAX_NOTEBOOK_BYTES = 20 * 2 ** 20
 SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
 class SubmissionError(Exception):
@@ -135,3 +137,31 @@ def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None,
         note = nbformat.v4.new_markdown_cell(f"**Autograder:** {problem}")
         nb.cells.insert(0, note)
     return nb
+
+
+# ------------------------------------------------------------------ the master as a submission
+def solution_sources(master_nb) -> dict[str, str]:
+    """Each solution cell's code as a student would write it (the markers removed)."""
+    return {nbgrader_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source)
+            for c in master_nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+
+
+def answer_sources(master_nb) -> dict[str, str]:
+    """The master's model answers to the hand-graded questions."""
+    return {nbgrader_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source)
+            for c in master_nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")}
+
+
+def fill(release_nb, answers: dict[str, str]):
+    """A copy of the release with the given cells (by grade_id) answered."""
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return nb
+
+
+def full_solution(master_nb, release_nb):
+    """The release answered with the master's solutions: the control submission of every grading run."""
+    return fill(release_nb, {**solution_sources(master_nb), **answer_sources(master_nb)})

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -22,9 +23,10 @@ import nbformat
 
 from autograder import gradebook
 from autograder.course import Course
-from autograder.harness import Grader, SubmissionResult
-from autograder.notebooks import MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, program_cells, read_submission
-from autograder.registry import get_problem_set
+from autograder.harness import Grader, GraderFault
+from autograder.notebooks import (MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, full_solution,
+                                  program_cells, read_submission)
+from autograder.registry import fresh_seed, get_problem_set
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -189,8 +191,66 @@ def submissions(course: Course, problem_set: str) -> list[str]:
     return sorted(p.parent.name for p in course.submitted.glob(f"*/{problem_set}") if p.is_dir())
 
 
+class GradingRefused(UserError):
+    """The control submission failed: nothing was recorded. The message says why and what to do."""
+
+
+class GradingRun(dict):
+    """student -> SubmissionResult (None: the file could not be read as a notebook), plus the run's
+    seed and the submissions the grader itself failed on (``grader_errors``, never recorded)."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+        self.grader_errors: dict[str, str] = {}
+
+
+def _indent(text: str, prefix: str = "    | ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip().splitlines()) or prefix + "(nothing)"
+
+
+def control_run(grader: Grader, master, release_nb, log) -> None:
+    """Grade the master's own solutions through the same sandbox, limits and seed as the class.
+
+    Anything short of full marks means the grader cannot be trusted on this machine as it is
+    configured: raise GradingRefused with what failed, the sandbox's own output and the fix."""
+    from autograder.sandbox import isolation
+
+    ps = grader.problem_set
+    log_text, what = "", ""
+    try:
+        result = grader.grade(program_cells(master, full_solution(master, release_nb)))
+    except GraderFault as fault:
+        what, log_text = str(fault), fault.log
+    else:
+        if result.score == ps.total_points:
+            log(f"control: the master's solutions score {result.score}/{ps.total_points} in the sandbox "
+                f"({result.seconds:.2f} s)")
+            return
+        what = f"the master's own solutions scored {result.score}/{ps.total_points}."
+        what += "".join(f"\nIts cell {cell!r} failed in the sandbox:\n{_indent(error)}"
+                        for cell, error in result.cell_errors.items())
+        for verdict in result.functions.values():
+            if not verdict.passed:
+                what += f"\n{verdict.messages[0]}" + (f" First: {verdict.messages[1]}" if len(verdict.messages) > 1 else "")
+        log_text = result.log_tail
+    fixes = isolation.diagnose(grader.isolation, grader.sandbox_needs(), f"{what}\n{log_text}")
+    raise GradingRefused(
+        f"the control submission failed, so nothing was graded or recorded for anyone.\n"
+        f"What failed: {what}\n"
+        f"The sandbox's own output (last lines):\n{_indent(log_text[-3000:])}\n"
+        f"Fix:\n" + "\n".join(f"  - {fix}" for fix in fixes))
+
+
 def autograde(course: Course, problem_set: str, students: list[str] | None = None, jobs: int | None = None,
-              log=print) -> dict[str, SubmissionResult | None]:
+              log=print, seed: int | None = None) -> GradingRun:
+    """Grade the submissions of ``problem_set`` and record them in the gradebook.
+
+    ``seed`` repeats an earlier run's hidden cases; by default a fresh one is drawn, so the
+    hidden cases cannot be computed in advance. The master is graded first as a control:
+    if it does not get full marks, nothing is recorded (GradingRefused). A submission the
+    grader itself fails on (the sandbox did not start, an exception in the grader) is
+    listed in ``grader_errors`` and never recorded as a zero."""
     ps = get_problem_set(problem_set)
     available = submissions(course, problem_set)
     if students:
@@ -205,32 +265,48 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
     _ensure_in_gradebook(course, problem_set, log)
     master = nbformat.read(course.master(problem_set), as_version=4)
     release_nb = nbformat.read(course.released(problem_set), as_version=4)
+    run = GradingRun(fresh_seed() if seed is None else int(seed))
+    log(f"grading seed {run.seed} ({'given' if seed is not None else 'drawn for this run'}; "
+        f"repeat this run with --seed {run.seed})")
     lock = threading.Lock()
-    results: dict[str, SubmissionResult | None] = {}
     started = time.perf_counter()
-    with Grader(ps, course.seed, course.limits) as grader:
+    with Grader(ps, run.seed, course.limits) as grader:
         log(f"grading {len(students)} submission(s) of {problem_set} ({len(ps.functions)} functions, "
             f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
+        control_run(grader, master, release_nb, log)
 
         def grade_one(student: str):
             folder = course.submitted / student / problem_set
             path = folder / f"{problem_set}.ipynb"
+            out = course.autograded / student / problem_set
             problem, result, nb = None, None, None
             try:
-                nb = read_submission(path)
-            except SubmissionError as error:
-                problem = f"your submission could not be graded: {error}."
-            else:
-                result = grader.grade(program_cells(master, nb))
-            graded = autograded_notebook(release_nb, nb, result, problem)
-            out = course.autograded / student / problem_set
+                try:
+                    nb = read_submission(path)
+                except SubmissionError as error:
+                    problem = f"your submission could not be graded: {error}."
+                else:
+                    result = grader.grade(program_cells(master, nb))
+                graded = autograded_notebook(release_nb, nb, result, problem)
+            except Exception as error:  # the grader's fault: reported, never recorded as a zero
+                detail = traceback.format_exc() if not isinstance(error, GraderFault) else \
+                    f"{error}\n{_indent(error.log[-2000:])}"
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "autograder_report.json").write_text(json.dumps(
+                    {"student": student, "seed": run.seed, "grader_error": detail}, indent=1))
+                with lock:
+                    run.grader_errors[student] = detail
+                    log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: GRADER ERROR, "
+                        f"nothing recorded: {error}")
+                return
             out.mkdir(parents=True, exist_ok=True)
             nbformat.write(graded, out / f"{problem_set}.ipynb")
             stamp = folder / "timestamp.txt"
             timestamp = stamp.read_text().strip() if stamp.exists() else None
             if timestamp:
                 (out / "timestamp.txt").write_text(timestamp)
-            report = {"student": student, "problem": problem, "seconds": result.seconds if result else 0.0,
+            report = {"student": student, "seed": run.seed, "problem": problem,
+                      "seconds": result.seconds if result else 0.0,
                       "score": result.score if result else 0, "notes": result.notes if result else [],
                       "functions": {n: {"points": r.points, "score": r.score, "messages": r.messages}
                                     for n, r in (result.functions.items() if result else [])}}
@@ -238,15 +314,14 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
             with lock:
                 gradebook.record(course.db_url, course.course_id, problem_set, problem_set, student, graded, timestamp)
                 gradebook.assign_late_penalty(course.config, course.db_url, problem_set, problem_set, student, graded)
-                results[student] = result
-                done = len(results)
+                run[student] = result
                 if result:
                     line = f"{result.score}/{ps.total_points} auto points in {result.seconds:.2f} s"
                     if result.notes:
                         line += " (" + "; ".join(result.notes) + ")"
                 else:
                     line = f"0/{ps.total_points}: {problem}"
-                log(f"  [{done}/{len(students)}] {student}: {line}")
+                log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: {line}")
 
         with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
             for future in [pool.submit(grade_one, s) for s in students]:
@@ -256,8 +331,13 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
         isolation_note = grader.isolation.mode
     elapsed = time.perf_counter() - started
     log(f"graded {len(students)} submission(s) in {elapsed:.1f} s: {elapsed / len(students):.2f} s per submission "
-        f"(isolation: {isolation_note})")
-    return results
+        f"(isolation: {isolation_note}; grading seed {run.seed})")
+    if run.grader_errors:
+        log(f"GRADER ERRORS: {len(run.grader_errors)} submission(s) could not be graded because of the grader, "
+            f"not the student; nothing was recorded for them: {', '.join(sorted(run.grader_errors))}. "
+            f"Details are in autograded/<student>/{problem_set}/autograder_report.json; fix the cause, then "
+            f"grade them again with --student.")
+    return run
 
 
 # ------------------------------------------------------------------ feedback, export, status

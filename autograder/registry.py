@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import secrets
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,7 +18,16 @@ from typing import Any, Callable
 import numpy as np
 
 VISIBLE_SEED = 0
-"""Seed of the cases a student sees in the notebook. Grading uses a different one."""
+"""Seed of the cases a student sees in the notebook. Grading draws a fresh one each run."""
+
+
+def fresh_seed() -> int:
+    """A grading seed nobody can predict: 63 bits from the operating system's secure source.
+
+    The case generators are public (students install them for the visible checks), so the
+    hidden cases are only as secret as their seed. Each ``autograde`` run draws one and
+    records it; ``--seed`` repeats a run on purpose."""
+    return secrets.randbits(63) | 1  # never the visible seed 0
 
 
 @dataclass(frozen=True)

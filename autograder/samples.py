@@ -7,14 +7,9 @@ instead of vectorized code, float32 arithmetic); it must keep full marks.
 """
 from __future__ import annotations
 
-import copy
-import re
-
 import nbformat
 
-from autograder.notebooks import nbgrader_meta
-
-SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+from autograder.notebooks import fill, full_solution, solution_sources  # noqa: F401 (re-exported for tests)
 
 MUTANTS = {
     "ps1": {
@@ -359,36 +354,10 @@ def learning_rate_schedule(kind, T, hyper):
 }
 
 
-def solution_sources(master_nb) -> dict[str, str]:
-    """Each solution cell's code as a student would write it (the markers removed)."""
-    return {nbgrader_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source)
-            for c in master_nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
-
-
-def answer_sources(master_nb) -> dict[str, str]:
-    """The master's model answers to the hand-graded questions."""
-    return {nbgrader_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source)
-            for c in master_nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")}
-
-
 def mutate(source: str, old: str, new: str) -> str:
     if old not in source:
         raise ValueError(f"planted bug does not apply: {old!r} is not in the master's solution")
     return source.replace(old, new)
-
-
-def fill(release_nb, answers: dict[str, str]):
-    """A copy of the release with the given cells (by grade_id) answered."""
-    nb = copy.deepcopy(release_nb)
-    for cell in nb.cells:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    return nb
-
-
-def full_solution(master_nb, release_nb):
-    return fill(release_nb, {**solution_sources(master_nb), **answer_sources(master_nb)})
 
 
 def with_mutant(master_nb, release_nb, function: str, old: str, new: str):

@@ -84,9 +84,8 @@ def predict(X, w, b):
         print("x" * 10000)
 '''),
     "memory_bomb": ("predict", '''def predict(X, w, b):
-    blocks = []
-    while True:
-        blocks.append(bytearray(100 * 2**20))
+    # one allocation far over the address-space limit: fails at once, however busy the machine
+    return np.ones((2**20, 2**16))
 '''),
     "segfault": ("predict", '''import ctypes
 def predict(X, w, b):

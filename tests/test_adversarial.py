@@ -22,6 +22,7 @@ from autograder.sandbox import isolation
 from conftest import make_course, submit
 
 PS = "ps1"
+SETUP_S, FUNCTION_S = 10, 6
 SANDBOX = isolation.detect(os.environ.get("AUTOGRADER_SANDBOX", "auto"))
 NEEDS_HIDING = {"read_master", "read_gradebook", "hidden_import"}
 # Without any sandbox (rlimits only, see the README's security section) these attacks succeed
@@ -89,7 +90,9 @@ def digest(path):
 def corpus(tmp_path_factory, notebooks):
     root = make_course(tmp_path_factory.mktemp("hostile"))
     with open(root / "nbgrader_config.py", "a") as f:
-        f.write("\nc.Harness.setup_s = 6\nc.Harness.function_s = 4\n")
+        # short enough that the sleeping and looping attacks end soon, long enough (about 30 times what
+        # an honest ps1 run needs) that a busy 2-core machine never turns an honest run into a timeout
+        f.write(f"\nc.Harness.setup_s = {SETUP_S}\nc.Harness.function_s = {FUNCTION_S}\n")
     master, release = notebooks[PS]
     honest = {
         "honest_full": samples.full_solution(master, release),
@@ -201,8 +204,8 @@ def test_the_course_folder_is_invisible(corpus):
 def test_limits_and_policy_are_named_in_the_feedback(corpus):
     course = corpus["course"]
     messages = lambda s: (course.autograded / s / PS / "autograder_report.json").read_text()
-    assert "timed out after 4 s" in messages("code_sleep")
-    assert "timed out after 6 s" in messages("code_loop_at_top_level")
+    assert f"timed out after {FUNCTION_S} s" in messages("code_sleep")
+    assert f"timed out after {SETUP_S} s" in messages("code_loop_at_top_level")
     assert "NumPy only" in messages("code_import_torch")
     assert "not valid JSON" in messages("file_invalid_json")
     assert "limit" in messages("file_oversized")

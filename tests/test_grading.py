@@ -10,9 +10,9 @@ import pytest
 from adversarial import ATTACKS
 from autograder import pipeline, samples
 from autograder.course import Course
-from autograder.harness import Grader, Limits
+from autograder.harness import Grader
 from autograder.notebooks import program_cells
-from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
+from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from conftest import make_course, submit
 
 PS = "ps1"
@@ -49,7 +49,6 @@ def grade_class(root, name, master, release):
     for student, (nb, _) in members.items():
         submit(root, name, student, nb)
     course = Course.load(root)
-    course.limits = Limits(setup_s=10, function_s=4)
     results = pipeline.autograde(course, name, log=lambda line: None)
     columns, table = pipeline.table(course, name)
     return course, members, results, table
@@ -89,7 +88,7 @@ def test_each_planted_bug_loses_exactly_its_function(graded_classes, name):
     assert all(len(samples.MUTANTS[name][fn.name]) >= 3 for fn in get_problem_set(name).functions)
     for student, (_, expected) in members.items():
         if student.startswith("bug_"):
-            assert auto_points(table, student) == expected, student
+            assert auto_points(table, student) == expected, (student, f"seed {results.seed}")
 
 
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
@@ -97,7 +96,7 @@ def test_correct_alternatives_keep_full_marks(graded_classes, name):
     course, members, results, table = graded_classes[name]
     for student, (_, expected) in members.items():
         if student.startswith("alt_"):
-            assert auto_points(table, student) == expected, (student, results[student].functions)
+            assert auto_points(table, student) == expected, (student, f"seed {results.seed}", results[student].functions)
 
 
 def test_tampering_never_earns_the_points_of_a_wrong_function(graded_class):
@@ -137,16 +136,22 @@ def test_feedback_messages_are_informative(graded_class):
     assert all("torch" not in m and "reference" not in m for r in honest for f in r.functions.values() for m in f.messages)
 
 
+@pytest.mark.parametrize("seed", [VISIBLE_SEED, fresh_seed()], ids=["visible_seed", "another_fresh_seed"])
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
-def test_planted_bugs_are_caught_with_the_visible_seed_too(notebooks, name):
-    """Discrimination does not hinge on one lucky seed."""
+def test_planted_bugs_are_caught_and_alternatives_kept_at_other_seeds(notebooks, name, seed):
+    """Discrimination does not hinge on one lucky seed: every grading run draws its own."""
     master, release = notebooks[name]
     ps = get_problem_set(name)
-    with Grader(ps, VISIBLE_SEED) as grader:
+    with Grader(ps, seed) as grader:
         for function, bugs in samples.MUTANTS[name].items():
             for description, old, new in bugs:
                 result = grader.grade(program_cells(master, samples.with_mutant(master, release, function, old, new)))
-                assert {n for n, r in result.functions.items() if not r.passed} == {function}, description
+                lost = {n for n, r in result.functions.items() if not r.passed}
+                assert lost == {function}, f"seed {seed}: planted bug '{description}' lost {lost}"
+        for function, alternatives in samples.ALTERNATIVES[name].items():
+            for description, source in alternatives:
+                result = grader.grade(program_cells(master, samples.with_alternative(master, release, function, source)))
+                assert result.score == ps.total_points, f"seed {seed}: '{description}': {result.functions[function]}"
 
 
 def test_gradebook_and_autograded_notebooks_are_written(graded_class):

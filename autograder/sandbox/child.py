@@ -7,8 +7,10 @@ does not have. Everything it writes is plain data (JSON and ``.npz`` arrays); th
 grader decodes it with pickles off and decides the verdict in its own process.
 
 Protocol: progress lines go to the file descriptor named in job.json
-("C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around
-graded function number i). Results go to ``result_<i>.json`` and ``result_<i>.npz``.
+("B" once Python, NumPy and the inputs are loaded, before any notebook code runs;
+"C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around
+graded function number i). A process that dies before "B" is the grader's fault, never
+the student's. Results go to ``result_<i>.json`` and ``result_<i>.npz``.
 """
 import copy
 import json
@@ -164,6 +166,7 @@ def main(job_dir):
         arrays = {k: data[k] for k in data.files}
     functions = job["functions"]
     cases = [[decode(spec, arrays) for spec in fn["cases"]] for fn in functions]
+    say("B")
 
     namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
     cell_errors = {}

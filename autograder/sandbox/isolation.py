@@ -149,3 +149,60 @@ def prepare(isolation: Isolation, root: Path, job: Path) -> None:
         if isolation.mode != "bwrap":
             os.chmod(root, 0o711)
             os.chmod(root / "site", 0o755)
+
+
+def blocked_on_the_way(path: Path, uid: int = NOBODY, gid: int = NOBODY) -> Path | None:
+    """The first folder on the way to ``path`` that ``uid`` cannot pass through (or ``path``
+    itself: a folder it cannot enter, a file it cannot read); None when the whole way is open."""
+    import stat
+
+    path = Path(path)
+    steps = [*reversed(path.parents), path]
+    for index, step in enumerate(steps):
+        try:
+            info = step.stat()
+        except OSError:
+            return step
+        if info.st_uid == uid:
+            bits = (info.st_mode >> 6) & 7
+        elif info.st_gid == gid:
+            bits = (info.st_mode >> 3) & 7
+        else:
+            bits = info.st_mode & 7
+        last = index == len(steps) - 1
+        needed = 4 if last and not stat.S_ISDIR(info.st_mode) else 1
+        if bits & needed != needed:
+            return step
+    return None
+
+
+def diagnose(isolation: Isolation, needed: dict[str, Path], log: str) -> list[str]:
+    """What to do when the sandbox cannot run the master: one line per likely cause.
+
+    ``needed`` names what the sandboxed process must reach (``{"the Python interpreter": path}``);
+    ``log`` is what it printed."""
+    fixes = []
+    if isolation.drop_to_nobody and isolation.mode != "bwrap":
+        for what, path in needed.items():
+            blocked = blocked_on_the_way(path)
+            if blocked is not None:
+                try:
+                    mode = f"mode {blocked.stat().st_mode & 0o777:o}"
+                except OSError:
+                    mode = "missing"
+                fixes.append(f"The sandbox user 'nobody' cannot reach {path} ({what}): {blocked} is in the way "
+                             f"({mode}). Install bubblewrap (apt-get install bubblewrap), which shows the sandbox "
+                             f"only what it needs whatever the folders' modes, or let others pass through that "
+                             f"folder: chmod o+x {blocked}")
+    if "No module named 'numpy'" in log or "numpy" in log and "ImportError" in log:
+        fixes.append("The sandboxed Python could not import NumPy: check that NumPy is installed in the Python "
+                     f"that grades ({sys.executable}) and readable by the sandbox user.")
+    if "MemoryError" in log or "Cannot allocate memory" in log or "failed to map segment" in log:
+        fixes.append("The sandboxed Python ran out of memory while starting: raise c.Harness.memory_mb "
+                     "(or --memory-mb).")
+    if "timed out" in log:
+        fixes.append("It timed out: the machine may be overloaded; raise c.Harness.setup_s or grade with fewer --jobs.")
+    if not fixes:
+        fixes.append("Run `python -m autograder selfcheck` for details; grading once with "
+                     "AUTOGRADER_SANDBOX=rlimits (on test submissions only) shows whether the sandbox is the cause.")
+    return fixes
