@@ -26,3 +26,10 @@ c.Harness.sandbox = "auto"
 c.Harness.allowed_modules = ["numpy"]  # besides the standard library
 # c.Harness.function_s = 10   # override every graded function's own time limit
 # c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)
+
+# `release` writes each graded function's points and time budget from the registry into the
+# student version (autograder/release_plugin.py), before nbgrader's own steps.
+from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = ["autograder.release_plugin.RegistryPoints",
+                                      *GenerateAssignment.class_traits()["preprocessors"].default()]

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from autograder.harness import Limits
+from autograder.grading.runner import Limits
 
 SEED_SETTINGS_REMOVED = (
     "{where} is no longer used: every autograde run draws a fresh secret seed for the hidden cases and "

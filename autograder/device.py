@@ -56,3 +56,10 @@ def run_reference(fn, case):
     device = reference_device()
     args = [to_torch(a, device) for a in case.args]
     return to_numpy(fn.reference(*args))
+
+
+def run_variant(misconception, case):
+    """Outputs of a known wrong convention (a variant of the reference) on ``case``."""
+    device = reference_device()
+    args = [to_torch(a, device) for a in case.args]
+    return to_numpy(misconception.reference(*args))

@@ -1,7 +1,8 @@
 """Recording verdicts in nbgrader's gradebook, the way nbgrader's own autograde does.
 
-Scores are derived from the autograded notebook with nbgrader's ``determine_grade``,
-so nbgrader's formgrader, feedback and ``nbgrader export`` see ordinary records.
+The auto scores are the grader's verdicts (the registry's points for a function that passed);
+hand-graded answers are left to nbgrader's formgrader. nbgrader's own tools (formgrader,
+feedback, ``nbgrader export``) see ordinary records.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from autograder.notebooks import nbgrader_meta
 
 
 def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, student: str,
-           autograded_nb, timestamp: str | None) -> None:
+           autograded_nb, timestamp: str | None, auto_scores: dict[str, float]) -> None:
+    """Record one submission. The auto scores come from the grader's verdicts (``auto_scores``:
+    test cell grade_id -> points), never from the notebook; hand-graded cells await a grader."""
     with warnings.catch_warnings(), Gradebook(db_url, course_id) as gb:
         # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
@@ -28,7 +31,10 @@ def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, stud
                 continue
             if meta.get("grade"):
                 grade = gb.find_grade(meta["grade_id"], notebook_id, problem_set, student)
-                grade.auto_score, _ = utils.determine_grade(cell)
+                if meta["grade_id"] in auto_scores:
+                    grade.auto_score = auto_scores[meta["grade_id"]]
+                else:
+                    grade.auto_score, _ = utils.determine_grade(cell)
                 grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
             if meta.get("solution") or meta.get("task"):
                 comment = gb.find_comment(meta["grade_id"], notebook_id, problem_set, student)
@@ -64,3 +70,15 @@ def scores(db_url: str, course_id: str, problem_set: str, notebook_id: str) -> d
             notebook = gb.find_submission_notebook(notebook_id, problem_set, submission.student.id)
             table[submission.student.id] = {g.name: _score(g) for g in notebook.grades}
     return table
+
+
+def max_points(db_url: str, course_id: str, problem_set: str, notebook_id: str) -> dict[str, float] | None:
+    """{grade_id: max points} of the released notebook as the gradebook knows it; None if not released."""
+    from nbgrader.api import MissingEntry
+
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            notebook = gb.find_notebook(notebook_id, problem_set)
+        except MissingEntry:
+            return None
+        return {cell.name: cell.max_score for cell in notebook.grade_cells}

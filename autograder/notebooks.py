@@ -10,16 +10,18 @@ the same way, so points, locks and test cells always come from the instructor.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 
 import nbformat
 
-from autograder.harness import Cell, SubmissionResult
+from autograder.grading import untrusted
+from autograder.grading.runner import Cell, SubmissionResult
 
 MAX_NOTEBOOK_BYTES = 20 * 2 ** 20
 SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
+MAX_CELL_CHARS = 1_000_000  # a solution cell's source
+BODY_MAGICS = {"time", "timeit", "capture", "prun", "memit"}  # cell magics whose body is plain Python
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
@@ -28,25 +30,20 @@ class SubmissionError(Exception):
 
 
 def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:
+    """A submitted notebook, read through the bounded reader (size, nesting depth, shape)."""
     try:
         size = path.stat().st_size
+        if size > max_bytes:
+            raise SubmissionError(f"{path.name} is {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+        raw = untrusted.read_file(path, max_bytes)
     except OSError as error:
         raise SubmissionError(f"cannot open {path.name}: {error.strerror}") from None
-    if size == 0:
-        raise SubmissionError(f"{path.name} is empty")
-    if size > max_bytes:
-        raise SubmissionError(f"{path.name} is {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
-    raw = path.read_bytes()
+    except untrusted.Untrusted as error:
+        raise SubmissionError(f"cannot open {path.name}: {error}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SubmissionError(f"{path.name} is not a text file (is it really a notebook?)") from None
-    except json.JSONDecodeError as error:
-        raise SubmissionError(f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
-                              f"{error.msg}); was it saved completely?") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise SubmissionError(f"{path.name} is JSON but not a notebook (no list of cells)")
-    return nbformat.from_dict(data)
+        return untrusted.load_notebook(raw, max_bytes=max_bytes, name=path.name)
+    except untrusted.Untrusted as error:
+        raise SubmissionError(str(error)) from None
 
 
 def nbgrader_meta(cell) -> dict:
@@ -73,17 +70,32 @@ def student_sources(student_nb) -> dict[tuple[str, str], str]:
 
 
 def _python_source(source: str) -> str:
-    """IPython syntax (magics, !shell) as plain Python; only text is transformed here."""
+    """IPython syntax (line magics, !shell) as plain Python; only text is transformed here."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
         return TransformerManager().transform_cell(source)
-    except Exception:
+    except Exception:  # hostile text (deep nesting, huge lines): the sandbox reports what it is
         return source
 
 
+def _cell_magic(grade_id: str, source: str) -> tuple[str, str | None]:
+    """A solution cell that starts with a cell magic, as Jupyter would run it: the body of the
+    magics that only time, capture or profile runs as plain Python; a cell of another language
+    (%%html, %%bash...) defines nothing here. The note says what was ignored, for the feedback."""
+    lines = source.lstrip().split("\n", 1)
+    match = re.match(r"%%(\w+)", lines[0]) if lines else None
+    if not match:
+        return source, None
+    name, body = match.group(1), lines[1] if len(lines) > 1 else ""
+    if name in BODY_MAGICS:
+        return body, f"The cell magic %%{name} in '{grade_id}' was ignored while grading; its body ran as plain Python."
+    return "", f"The cell '{grade_id}' starts with %%{name}, so it is not Python; it defined nothing while grading."
+
+
 def program_cells(master_nb, student_nb) -> list[Cell]:
-    """The code the sandbox runs, in the master's order."""
+    """The code the sandbox runs, in the master's order: the master's provided cells as the
+    instructor wrote them, and the student's solution cells by grade_id."""
     theirs = student_sources(student_nb)
     cells = []
     for index, cell in enumerate(master_nb.cells):
@@ -95,8 +107,14 @@ def program_cells(master_nb, student_nb) -> list[Cell]:
         if meta.get("solution"):
             grade_id = meta["grade_id"]
             source = theirs.get((grade_id, "code"))
-            if source is not None:
-                cells.append(Cell(grade_id, _python_source(source)))
+            if source is None:
+                continue
+            if len(source) > MAX_CELL_CHARS:
+                cells.append(Cell(grade_id, "", problem=f"this cell cannot be graded: it has {len(source)} characters; "
+                                                       f"the limit is {MAX_CELL_CHARS}"))
+                continue
+            source, note = _cell_magic(grade_id, source)
+            cells.append(Cell(grade_id, _python_source(source), note=note))
         else:
             cells.append(Cell(meta.get("grade_id", f"provided-{index}"), _python_source(cell.source)))
     return cells

@@ -16,6 +16,7 @@ import time
 import traceback
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +24,7 @@ import nbformat
 
 from autograder import gradebook
 from autograder.course import Course
-from autograder.harness import Grader, GraderFault
+from autograder.grading.runner import Grader, GraderFault, SubmissionResult
 from autograder.notebooks import (MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, full_solution,
                                   program_cells, read_submission)
 from autograder.registry import fresh_seed, get_problem_set
@@ -172,17 +173,19 @@ def _import_roster(course: Course) -> None:
 
 
 # ------------------------------------------------------------------ autograde
-def _ensure_in_gradebook(course: Course, problem_set: str, log) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url, course.course_id) as gb:
-        try:
-            gb.find_assignment(problem_set)
-            return
-        except MissingEntry:
-            pass
-    log(f"{problem_set} is not in the gradebook yet: generating it from the master (nbgrader generate_assignment)")
-    release(course, problem_set)
+def check_released(course: Course, problem_set: str) -> None:
+    """The gradebook must know the release, with the registry's points (they are written into the
+    release by ``release``); otherwise say which command fixes it. Nothing is regenerated here."""
+    ps = get_problem_set(problem_set)
+    known = gradebook.max_points(course.db_url, course.course_id, problem_set, problem_set)
+    command = f"python -m autograder release {problem_set}"
+    if known is None:
+        raise UserError(f"{problem_set} is not in the gradebook ({course.db_url}): release it first with `{command}`")
+    stale = [f"{fn.test_grade_id} ({known.get(fn.test_grade_id, 'missing')} instead of {fn.points})"
+             for fn in ps.functions if known.get(fn.test_grade_id) != fn.points]
+    if stale:
+        raise UserError(f"the gradebook's {problem_set} has points from another release: {', '.join(stale)}. "
+                        f"Release it again with `{command}` (and commit assignments/)")
 
 
 def submissions(course: Course, problem_set: str) -> list[str]:
@@ -214,7 +217,7 @@ def control_run(grader: Grader, master, release_nb, log) -> None:
 
     Anything short of full marks means the grader cannot be trusted on this machine as it is
     configured: raise GradingRefused with what failed, the sandbox's own output and the fix."""
-    from autograder.sandbox import isolation
+    from autograder.grading import isolation
 
     ps = grader.problem_set
     log_text, what = "", ""
@@ -242,14 +245,80 @@ def control_run(grader: Grader, master, release_nb, log) -> None:
         f"Fix:\n" + "\n".join(f"  - {fix}" for fix in fixes))
 
 
+@dataclass
+class Submission:
+    """One student's submission as it moves through autograde's steps."""
+
+    student: str
+    folder: Path                     # submitted/<student>/<ps>/
+    out: Path                        # autograded/<student>/<ps>/
+    notebook: object = None          # the submitted notebook, once read
+    problem: str | None = None       # why it could not be read (for the student)
+    cells: list | None = None        # the program the sandbox runs
+    raw: dict | None = None          # what came back from the sandbox
+    result: SubmissionResult | None = None
+    graded: object = None            # the autograded notebook
+    timestamp: str | None = None
+
+
+def step_read(sub: Submission, problem_set: str) -> None:
+    try:
+        sub.notebook = read_submission(sub.folder / f"{problem_set}.ipynb")
+    except SubmissionError as error:
+        sub.problem = f"your submission could not be graded: {error}."
+    stamp = sub.folder / "timestamp.txt"
+    sub.timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
+
+
+def step_assemble(sub: Submission, master) -> None:
+    if sub.notebook is not None:
+        sub.cells = program_cells(master, sub.notebook)
+
+
+def step_run(sub: Submission, grader: Grader) -> None:
+    if sub.cells is not None:
+        sub.raw = grader.run(sub.cells)
+
+
+def step_judge(sub: Submission, grader: Grader) -> None:
+    if sub.raw is not None:
+        sub.result = grader.judge(sub.raw)
+
+
+def step_render(sub: Submission, release_nb, problem_set: str, seed: int) -> None:
+    sub.graded = autograded_notebook(release_nb, sub.notebook, sub.result, sub.problem)
+    sub.out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(sub.graded, sub.out / f"{problem_set}.ipynb")
+    if sub.timestamp:
+        (sub.out / "timestamp.txt").write_text(sub.timestamp)
+    result = sub.result
+    report = {"student": sub.student, "seed": seed, "problem": sub.problem,
+              "seconds": result.seconds if result else 0.0, "score": result.score if result else 0,
+              "notes": result.notes if result else [],
+              "functions": {n: {"points": r.points, "score": r.score, "messages": r.messages}
+                            for n, r in (result.functions.items() if result else [])}}
+    (sub.out / "autograder_report.json").write_text(json.dumps(report, indent=1))
+
+
+def step_record(sub: Submission, course: Course, ps) -> None:
+    scores = {fn.test_grade_id: (sub.result.functions[fn.name].score if sub.result else 0) for fn in ps.functions}
+    gradebook.record(course.db_url, course.course_id, ps.name, ps.name, sub.student, sub.graded, sub.timestamp,
+                     scores)
+
+
+def step_penalize(sub: Submission, course: Course, problem_set: str) -> None:
+    gradebook.assign_late_penalty(course.config, course.db_url, problem_set, problem_set, sub.student, sub.graded)
+
+
 def autograde(course: Course, problem_set: str, students: list[str] | None = None, jobs: int | None = None,
               log=print, seed: int | None = None) -> GradingRun:
     """Grade the submissions of ``problem_set`` and record them in the gradebook.
 
-    ``seed`` repeats an earlier run's hidden cases; by default a fresh one is drawn, so the
-    hidden cases cannot be computed in advance. The master is graded first as a control:
-    if it does not get full marks, nothing is recorded (GradingRefused). A submission the
-    grader itself fails on (the sandbox did not start, an exception in the grader) is
+    Each submission goes through read -> assemble -> run -> judge -> render -> record ->
+    penalize. ``seed`` repeats an earlier run's hidden cases; by default a fresh one is drawn,
+    so the hidden cases cannot be computed in advance. The master is graded first as a
+    control: if it does not get full marks, nothing is recorded (GradingRefused). A submission
+    the grader itself fails on (the sandbox did not start, an exception in the grader) is
     listed in ``grader_errors`` and never recorded as a zero."""
     ps = get_problem_set(problem_set)
     available = submissions(course, problem_set)
@@ -262,7 +331,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
         students = available
     if not students:
         raise UserError(f"nothing to grade: no folders {course.submitted.name}/<student>/{problem_set}/")
-    _ensure_in_gradebook(course, problem_set, log)
+    check_released(course, problem_set)
     master = nbformat.read(course.master(problem_set), as_version=4)
     release_nb = nbformat.read(course.released(problem_set), as_version=4)
     run = GradingRun(fresh_seed() if seed is None else int(seed))
@@ -275,53 +344,39 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
             f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
         control_run(grader, master, release_nb, log)
 
-        def grade_one(student: str):
-            folder = course.submitted / student / problem_set
-            path = folder / f"{problem_set}.ipynb"
-            out = course.autograded / student / problem_set
-            problem, result, nb = None, None, None
+        def progress(student: str, line: str) -> None:
+            log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: {line}")
+
+        def grade_one(student: str) -> None:
+            sub = Submission(student, course.submitted / student / problem_set, course.autograded / student / problem_set)
             try:
-                try:
-                    nb = read_submission(path)
-                except SubmissionError as error:
-                    problem = f"your submission could not be graded: {error}."
-                else:
-                    result = grader.grade(program_cells(master, nb))
-                graded = autograded_notebook(release_nb, nb, result, problem)
+                step_read(sub, problem_set)
+                step_assemble(sub, master)
+                step_run(sub, grader)
+                step_judge(sub, grader)
+                step_render(sub, release_nb, problem_set, run.seed)
             except Exception as error:  # the grader's fault: reported, never recorded as a zero
-                detail = traceback.format_exc() if not isinstance(error, GraderFault) else \
-                    f"{error}\n{_indent(error.log[-2000:])}"
-                out.mkdir(parents=True, exist_ok=True)
-                (out / "autograder_report.json").write_text(json.dumps(
+                detail = f"{error}\n{_indent(error.log[-2000:])}" if isinstance(error, GraderFault) else \
+                    traceback.format_exc()
+                sub.out.mkdir(parents=True, exist_ok=True)
+                (sub.out / "autograder_report.json").write_text(json.dumps(
                     {"student": student, "seed": run.seed, "grader_error": detail}, indent=1))
                 with lock:
                     run.grader_errors[student] = detail
-                    log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: GRADER ERROR, "
-                        f"nothing recorded: {error}")
+                    progress(student, f"GRADER ERROR, nothing recorded: {error}")
                 return
-            out.mkdir(parents=True, exist_ok=True)
-            nbformat.write(graded, out / f"{problem_set}.ipynb")
-            stamp = folder / "timestamp.txt"
-            timestamp = stamp.read_text().strip() if stamp.exists() else None
-            if timestamp:
-                (out / "timestamp.txt").write_text(timestamp)
-            report = {"student": student, "seed": run.seed, "problem": problem,
-                      "seconds": result.seconds if result else 0.0,
-                      "score": result.score if result else 0, "notes": result.notes if result else [],
-                      "functions": {n: {"points": r.points, "score": r.score, "messages": r.messages}
-                                    for n, r in (result.functions.items() if result else [])}}
-            (out / "autograder_report.json").write_text(json.dumps(report, indent=1))
             with lock:
-                gradebook.record(course.db_url, course.course_id, problem_set, problem_set, student, graded, timestamp)
-                gradebook.assign_late_penalty(course.config, course.db_url, problem_set, problem_set, student, graded)
-                run[student] = result
+                step_record(sub, course, ps)
+                step_penalize(sub, course, problem_set)
+                run[student] = sub.result
+                result = sub.result
                 if result:
                     line = f"{result.score}/{ps.total_points} auto points in {result.seconds:.2f} s"
                     if result.notes:
                         line += " (" + "; ".join(result.notes) + ")"
                 else:
-                    line = f"0/{ps.total_points}: {problem}"
-                log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: {line}")
+                    line = f"0/{ps.total_points}: {sub.problem}"
+                progress(student, line)
 
         with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
             for future in [pool.submit(grade_one, s) for s in students]:

@@ -1,10 +1,16 @@
 """The registry: one entry per graded function, one module per problem set.
 
 Each :class:`GradedFunction` is the single source of truth for a graded function:
-its signature, its points, how its test inputs are generated, the PyTorch reference
-that produces the expected outputs, and the tolerances used to compare. The same entry
-drives the visible checks in the student's notebook, the hidden grading, and the
-self-check.
+its signature, its points, its time budget and limits, how its test inputs are
+generated, the PyTorch reference that produces the expected outputs, the tolerances used
+to compare, and the known wrong conventions worth naming in the feedback. The same entry
+drives the visible checks in the student's notebook, the hidden grading, the release
+(points and budgets are written into it) and the self-check.
+
+A problem set is a folder, ``autograder/problemsets/<ps>/``: its registry in
+``__init__.py`` (``PROBLEM_SET``), its sandbox drivers in ``drivers.py`` (NumPy only,
+copied into each grading job), and its planted bugs and correct alternatives in
+``samples/`` (used by the tests and the self-check; not installed for students).
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import importlib
 import pkgutil
 import secrets
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -44,6 +51,19 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Misconception:
+    """A known wrong convention: a PyTorch variant of the reference and one line saying what it is.
+
+    When a student's failing answers match the variant's outputs, the feedback says the line,
+    and nothing more of the solution (e.g. "true convolution: PyTorch's conv2d is
+    cross-correlation")."""
+
+    name: str
+    reference: Callable[..., Any]
+    explanation: str
+
+
+@dataclass(frozen=True)
 class GradedFunction:
     """A function the student implements in NumPy, graded against a PyTorch reference.
 
@@ -55,10 +75,14 @@ class GradedFunction:
     reference:  PyTorch implementation; receives the case's args as float64 tensors on
                 the grading device (ints and floats stay Python numbers).
     rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|``.
-    driver:     how the sandbox calls the student's function (``"call"``: ``f(*args)``).
+    driver:     how the sandbox calls the student's function: ``"call"`` (``f(*args)``) or a driver
+                of the problem set's ``drivers.py``, which gets the student's namespace.
     check:      optional ``(case, got) -> message or None`` replacing the comparison
                 with the reference (for results judged by a property, e.g. accuracy).
     time_limit_s: wall-clock seconds for all cases of this function together.
+    memory_mb, cpu_s: what this function may use, when it needs less than the course-wide
+                maxima (``c.Harness.memory_mb``, ``cpu_s``); never more than them.
+    misconceptions: known wrong conventions to recognise in failing answers.
     """
 
     name: str
@@ -72,6 +96,9 @@ class GradedFunction:
     driver: str = "call"
     check: Callable[[Case, Any], str | None] | None = None
     time_limit_s: float = 10.0
+    memory_mb: int | None = None
+    cpu_s: float | None = None
+    misconceptions: tuple[Misconception, ...] = ()
 
     @property
     def test_grade_id(self) -> str:
@@ -88,6 +115,7 @@ class ProblemSet:
     name: str
     title: str
     functions: tuple[GradedFunction, ...] = field(default_factory=tuple)
+    drivers_file: Path | None = None  # the problem set's sandbox drivers (set on discovery)
 
     def __getitem__(self, name: str) -> GradedFunction:
         for fn in self.functions:
@@ -101,10 +129,11 @@ class ProblemSet:
 
 
 def _discover() -> tuple[str, ...]:
-    """Every module in autograder/problemsets/ is a problem set (found without importing it)."""
+    """Every folder in autograder/problemsets/ is a problem set (found without importing it)."""
     from autograder import problemsets
 
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(problemsets.__path__) if not m.name.startswith("_")))
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(problemsets.__path__)
+                        if m.ispkg and not m.name.startswith("_")))
 
 
 PROBLEM_SET_NAMES = _discover()
@@ -116,4 +145,4 @@ def get_problem_set(name: str) -> ProblemSet:
         known = ", ".join(PROBLEM_SET_NAMES)
         raise KeyError(f"unknown problem set {name!r}; the course has: {known}")
     module = importlib.import_module(f"autograder.problemsets.{name}")
-    return module.PROBLEM_SET
+    return replace(module.PROBLEM_SET, drivers_file=Path(module.__file__).parent / "drivers.py")

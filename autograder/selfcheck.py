@@ -16,7 +16,7 @@ import nbformat
 from autograder import samples
 from autograder.course import Course
 from autograder.device import reference_device
-from autograder.harness import Grader
+from autograder.grading.runner import Grader
 from autograder.notebooks import program_cells
 from autograder.registry import VISIBLE_SEED, fresh_seed, get_problem_set
 
@@ -41,14 +41,14 @@ def check_problem_set(course: Course, name: str, seed: int, log=print) -> list[s
         if any("not defined" in m for r in blank.functions.values() for m in r.messages):
             problems.append(f"{name}: the release does not define every graded function")
         n_mutants = n_alternatives = 0
-        for function, bugs in samples.MUTANTS.get(name, {}).items():
+        for function, bugs in samples.mutants(name).items():
             for description, old, new in bugs:
                 n_mutants += 1
                 result = grader.grade(program_cells(master, samples.with_mutant(master, release, function, old, new)))
                 lost = {n for n, r in result.functions.items() if not r.passed}
                 if lost != {function}:
                     problems.append(f"{name} (seed {seed}): planted bug '{description}' in {function} lost {sorted(lost) or 'nothing'}")
-        for function, alternatives in samples.ALTERNATIVES.get(name, {}).items():
+        for function, alternatives in samples.alternatives(name).items():
             for description, source in alternatives:
                 n_alternatives += 1
                 result = grader.grade(program_cells(master, samples.with_alternative(master, release, function, source)))

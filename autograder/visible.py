@@ -1,40 +1,52 @@
-"""The checks a student runs in the notebook, from the same registry as the grader.
+"""The checks a student runs in the notebook, from the same registry and judge as the grader.
 
-``check("ps1", "predict", predict)`` calls your function on the visible cases (a fixed
-seed; grading uses a different one and the same kinds of cases), compares with the
-PyTorch reference and prints what is wrong. It raises AssertionError when a case fails,
-so a failing check shows up red in the notebook.
+``check("ps1", "predict", predict)`` runs your function on the visible cases (a fixed seed;
+grading draws a fresh seed each run, with the same kinds of cases), compares with the
+PyTorch reference through the grader's own judge and prints what is wrong, in the words the
+grader's feedback will use. It raises AssertionError when a case fails, so a failing check
+shows up red in the notebook.
 """
 from __future__ import annotations
 
 import copy
+import importlib
+import inspect
 
-from autograder.compare import compare_outputs
-from autograder.device import run_reference
+from autograder.device import run_reference, run_variant
+from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
-from autograder.sandbox.child import DRIVERS
+from autograder.sandbox.drivers import DRIVERS
+
+
+def driver_for(problem_set: str, name: str):
+    """The same driver the sandbox uses: a shared one, or one of the problem set's drivers.py."""
+    if name in DRIVERS:
+        return DRIVERS[name]
+    module = importlib.import_module(f"autograder.problemsets.{problem_set}.drivers")
+    return module.DRIVERS[name]
 
 
 def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED) -> None:
-    fn = get_problem_set(problem_set)[name]
+    ps = get_problem_set(problem_set)
+    fn = ps[name]
     if not callable(function):
         raise AssertionError(f"{name} is not a function")
-    failures = []
+    # the notebook's namespace, so a driver can call the student's other functions too
+    caller = inspect.currentframe().f_back
+    namespace = {**(caller.f_globals if caller else {}), name: function}
+    drive = driver_for(problem_set, fn.driver)
     cases = fn.cases(seed)
+    outcomes = []
     for case in cases:
         try:
-            got = DRIVERS[fn.driver](function, copy.deepcopy(case.args))
+            outcomes.append({"value": drive(namespace, name, copy.deepcopy(list(case.args)))})
         except NotImplementedError:
             raise AssertionError(f"{name} is not implemented yet") from None
         except Exception as error:  # report, then go on with the other cases
-            failures.append(f"case '{case.label}': raised {type(error).__name__}: {error}")
-            continue
-        if fn.check is not None:
-            problem = fn.check(case, got)
-        else:
-            problem = compare_outputs(fn.returns, run_reference(fn, case), got, fn.rtol, fn.atol)
-        if problem:
-            failures.append(f"case '{case.label}': {problem}")
-    if failures:
-        raise AssertionError(f"{name}: {len(failures)} of {len(cases)} cases failed\n" + "\n".join(failures))
-    print(f"{name}: all {len(cases)} visible cases passed.")
+            outcomes.append({"error": f"{type(error).__name__}: {error}"})
+    expected = [run_reference(fn, case) if fn.reference else None for case in cases]
+    variants = {m.name: [run_variant(m, case) for case in cases] for m in fn.misconceptions}
+    verdict = judge(fn, cases, expected, outcomes, variants=variants, what="visible cases")
+    if not verdict.passed:
+        raise AssertionError("\n".join(verdict.messages))
+    print(verdict.messages[0])

@@ -18,7 +18,7 @@ import pytest
 from adversarial import ATTACKS, FILE_ATTACKS, NOTEBOOK_ATTACKS, notebook_attack
 from autograder import pipeline, samples
 from autograder.course import Course
-from autograder.sandbox import isolation
+from autograder.grading import isolation
 from conftest import make_course, submit
 
 PS = "ps1"
@@ -97,7 +97,7 @@ def corpus(tmp_path_factory, notebooks):
     honest = {
         "honest_full": samples.full_solution(master, release),
         "honest_partial": samples.with_mutant(master, release, "train_perceptron",
-                                              *samples.MUTANTS[PS]["train_perceptron"][1][1:]),
+                                              *samples.mutants(PS)["train_perceptron"][1][1:]),
     }
     for student, nb in honest.items():
         submit(root, PS, student, nb)

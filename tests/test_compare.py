@@ -1,8 +1,9 @@
 """Comparison messages: shape before values, the largest error and where, never the reference."""
 import numpy as np
 
-from autograder.compare import compare, compare_outputs
-from autograder.sandbox.child import decode, encode
+from autograder.grading.compare import compare, compare_outputs
+from autograder.grading.untrusted import decode_value
+from autograder.sandbox.codec import encode
 
 
 def test_shape_is_checked_before_values():
@@ -39,7 +40,7 @@ def test_float32_within_tolerance_passes():
 def test_codec_round_trip_and_refusals():
     arrays = {}
     value = (np.arange(3.0), 2, 1.5, True, {"v": np.ones((2, 2))}, None, "polynomial")
-    decoded = decode(encode(value, arrays, np), arrays)
+    decoded = decode_value(encode(value, arrays, np), arrays)
     assert decoded[1:4] == (2, 1.5, True) and decoded[5:] == (None, "polynomial")
     np.testing.assert_array_equal(decoded[4]["v"], np.ones((2, 2)))
 

@@ -19,8 +19,8 @@ import pytest
 
 from autograder import pipeline, samples
 from autograder.course import Course
-from autograder.harness import Grader, GraderFault, Limits
-from autograder.sandbox import isolation
+from autograder.grading.runner import Grader, GraderFault, Limits
+from autograder.grading import isolation
 from conftest import make_course, submit
 
 PS = "ps1"
@@ -80,15 +80,15 @@ def test_a_grader_fault_on_one_submission_is_reported_not_recorded(small_class, 
     grader) leaves that student unrecorded and grades the others as usual."""
     master, release = notebooks[PS]
     submit(small_class, PS, "carol", samples.full_solution(master, release))
-    real_grade = Grader.grade
+    real_run = Grader.run
 
-    def flaky_grade(self, cells):
+    def flaky_run(self, cells, only=None):
         sources = [c.source for c in cells]
         if any("CAROL" in s for s in sources):
             raise GraderFault("the sandboxed Python was killed by SIGKILL before any notebook code ran", "log")
         if any("BOB" in s for s in sources):
             raise RuntimeError("a bug in the grader")
-        return real_grade(self, cells)
+        return real_run(self, cells, only)
 
     for student in ("carol", "bob"):
         path = small_class / "submitted" / student / PS / f"{PS}.ipynb"
@@ -96,7 +96,7 @@ def test_a_grader_fault_on_one_submission_is_reported_not_recorded(small_class, 
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "predict")
         cell.source += f"\n# {student.upper()}\n"
         nbformat.write(nb, path)
-    monkeypatch.setattr(Grader, "grade", flaky_grade)
+    monkeypatch.setattr(Grader, "run", flaky_run)
     course = Course.load(small_class)
     run = pipeline.autograde(course, PS, log=lambda line: None)
     assert set(run.grader_errors) == {"bob", "carol"}
@@ -132,7 +132,7 @@ def test_unshare_grades_a_course_kept_in_a_private_folder(tmp_path, notebooks):
     subprocess.run(["cp", "-al", str(venv), str(root / ".venv")], check=True)
     master, release = notebooks[PS]
     submit(root, PS, "alice", samples.full_solution(master, release))
-    submit(root, PS, "bob", samples.with_mutant(master, release, "predict", *samples.MUTANTS[PS]["predict"][0][1:]))
+    submit(root, PS, "bob", samples.with_mutant(master, release, "predict", *samples.mutants(PS)["predict"][0][1:]))
     env = {**os.environ, "AUTOGRADER_SANDBOX": "unshare"}
     run = subprocess.run([str(root / ".venv" / "bin" / "python"), "-m", "autograder", "autograde", PS], cwd=root,
                          capture_output=True, text=True, timeout=600, env=env)

@@ -10,7 +10,7 @@ import pytest
 from adversarial import ATTACKS
 from autograder import pipeline, samples
 from autograder.course import Course
-from autograder.harness import Grader
+from autograder.grading.runner import Grader
 from autograder.notebooks import program_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from conftest import make_course, submit
@@ -30,11 +30,11 @@ def class_members(name, master, release):
         "master": (samples.full_solution(master, release), full_points),
         "release": (release, {n: 0 for n in full_points}),
     }
-    for function, bugs in samples.MUTANTS[name].items():
+    for function, bugs in samples.mutants(name).items():
         for i, (_, old, new) in enumerate(bugs):
             members[f"bug_{function}_{i}"] = (samples.with_mutant(master, release, function, old, new),
                                               {**full_points, function: 0})
-    for function, alternatives in samples.ALTERNATIVES[name].items():
+    for function, alternatives in samples.alternatives(name).items():
         for i, (_, source) in enumerate(alternatives):
             members[f"alt_{function}_{i}"] = (samples.with_alternative(master, release, function, source), full_points)
     if name == PS:
@@ -85,7 +85,7 @@ def test_master_scores_full_marks_and_release_zero(graded_classes, name):
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
 def test_each_planted_bug_loses_exactly_its_function(graded_classes, name):
     course, members, results, table = graded_classes[name]
-    assert all(len(samples.MUTANTS[name][fn.name]) >= 3 for fn in get_problem_set(name).functions)
+    assert all(len(samples.mutants(name)[fn.name]) >= 3 for fn in get_problem_set(name).functions)
     for student, (_, expected) in members.items():
         if student.startswith("bug_"):
             assert auto_points(table, student) == expected, (student, f"seed {results.seed}")
@@ -143,12 +143,12 @@ def test_planted_bugs_are_caught_and_alternatives_kept_at_other_seeds(notebooks,
     master, release = notebooks[name]
     ps = get_problem_set(name)
     with Grader(ps, seed) as grader:
-        for function, bugs in samples.MUTANTS[name].items():
+        for function, bugs in samples.mutants(name).items():
             for description, old, new in bugs:
                 result = grader.grade(program_cells(master, samples.with_mutant(master, release, function, old, new)))
                 lost = {n for n, r in result.functions.items() if not r.passed}
                 assert lost == {function}, f"seed {seed}: planted bug '{description}' lost {lost}"
-        for function, alternatives in samples.ALTERNATIVES[name].items():
+        for function, alternatives in samples.alternatives(name).items():
             for description, source in alternatives:
                 result = grader.grade(program_cells(master, samples.with_alternative(master, release, function, source)))
                 assert result.score == ps.total_points, f"seed {seed}: '{description}': {result.functions[function]}"
@@ -166,7 +166,7 @@ def test_cli_autograde_on_the_standard_layout(tmp_path, notebooks, repo):
     root = make_course(tmp_path / "course")
     master, release = notebooks[PS]
     submit(root, PS, "alice", samples.full_solution(master, release))
-    submit(root, PS, "bob", samples.with_mutant(master, release, "predict", *samples.MUTANTS[PS]["predict"][0][1:]))
+    submit(root, PS, "bob", samples.with_mutant(master, release, "predict", *samples.mutants(PS)["predict"][0][1:]))
     run = subprocess.run([sys.executable, "-m", "autograder", "autograde", PS], cwd=root,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr

@@ -101,7 +101,7 @@ def test_each_run_draws_a_fresh_seed_and_records_it(memorizers):
 def test_a_run_can_be_repeated_with_its_seed(tmp_path, notebooks):
     root = make_course(tmp_path / "course")
     master, release = notebooks["ps1"]
-    submit(root, "ps1", "bob", samples.with_mutant(master, release, "predict", *samples.MUTANTS["ps1"]["predict"][0][1:]))
+    submit(root, "ps1", "bob", samples.with_mutant(master, release, "predict", *samples.mutants("ps1")["predict"][0][1:]))
     reports = []
     for args in ([], ["--seed", "777"], ["--seed", "777"]):
         run = subprocess.run([sys.executable, "-m", "autograder", "autograde", "ps1", *args], cwd=root,

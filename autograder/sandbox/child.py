@@ -1,128 +1,50 @@
-"""Runs one student's solution cells and calls their graded functions.
+"""Runs one student's solution cells and calls their graded functions, inside the sandbox.
 
-This file is copied into a fresh job folder and started as its own process by the
-harness (``python -I -S child.py JOB_DIR``). It imports only the standard library and
-NumPy, never PyTorch, the references or the expected outputs: it cannot leak what it
-does not have. Everything it writes is plain data (JSON and ``.npz`` arrays); the
-grader decodes it with pickles off and decides the verdict in its own process.
+This folder (``autograder/sandbox/``) is copied into each fresh job folder, with the problem
+set's own ``drivers.py`` beside it as ``ps_drivers.py``, and started as its own process
+(``python -I -S sandbox/child.py JOB_DIR``). It imports the standard library, NumPy and its
+two neighbours (codec, drivers), never anything from the trusted side: no PyTorch, no
+references, no expected outputs. Everything it writes is plain data (JSON and uncompressed
+``.npz`` arrays); the trusted process reads it through bounded readers and decides.
 
-Protocol: progress lines go to the file descriptor named in job.json
-("B" once Python, NumPy and the inputs are loaded, before any notebook code runs;
-"C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around
-graded function number i). A process that dies before "B" is the grader's fault, never
-the student's. Results go to ``result_<i>.json`` and ``result_<i>.npz``.
+Protocol, on the descriptor named in job.json: "B" once Python, NumPy and the inputs are
+loaded (before any notebook code runs: a process that dies earlier is the grader's fault),
+"C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around graded
+function number i. The trusted side only ever *shortens* deadlines from these lines, so
+student code that writes to the descriptor gains nothing. Results go to
+``result_<i>.json`` and ``result_<i>.npz``.
 """
 import copy
+import importlib.util
 import json
 import os
 import sys
 import traceback
 
-MAX_DEPTH = 4
-MAX_ITEMS = 64
+HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_MESSAGE = 2000
 
 
-# --------------------------------------------------------------------- codec
-def encode(value, arrays, np, depth=0):
-    """Plain data as a JSON-able spec; arrays go into ``arrays`` under fresh keys.
-
-    Used by the grader for inputs and by the child for a student's return values, so
-    anything unusual (ndarray subclasses, objects with ``__array__``) is converted to a
-    base ndarray copy or refused here, inside the sandbox.
-    """
-    if depth > MAX_DEPTH:
-        raise TypeError("return value is nested too deeply")
-    if value is None:
-        return {"t": "none"}
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return {"t": "bool", "v": bool(value)}
-    if isinstance(value, int) and not isinstance(value, bool):
-        return {"t": "int", "v": int(value)} if abs(value) < 2 ** 62 else {"t": "float", "v": float(value)}
-    if isinstance(value, float):
-        return {"t": "float", "v": float(value)}
-    if isinstance(value, str):
-        return {"t": "str", "v": value[:1000]}
-    if isinstance(value, (tuple, list)):
-        if len(value) > MAX_ITEMS:
-            raise TypeError(f"returned a sequence of {len(value)} items")
-        return {"t": "tuple" if isinstance(value, tuple) else "list",
-                "items": [encode(v, arrays, np, depth + 1) for v in value]}
-    if isinstance(value, dict):
-        if len(value) > MAX_ITEMS or not all(isinstance(k, str) for k in value):
-            raise TypeError("returned a dict that is too large or has non-string keys")
-        return {"t": "dict", "items": {str(k): encode(v, arrays, np, depth + 1) for k, v in value.items()}}
-    if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "__array__"):
-        array = np.array(value, copy=True)
-        if type(array) is not np.ndarray:
-            array = array.view(np.ndarray)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"returned an array of dtype {array.dtype} (expected real numbers)")
-        if array.ndim == 0:
-            kind = array.dtype.kind
-            if kind == "b":
-                return {"t": "bool", "v": bool(array)}
-            if kind in "iu":
-                return {"t": "int", "v": int(array)}
-            return {"t": "float", "v": float(array)}
-        key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(array)
-        return {"t": "array", "k": key}
-    raise TypeError(f"returned an object of type {type(value).__name__}")
-
-
-def decode(spec, arrays):
-    """Inverse of :func:`encode`; never executes anything (arrays are loaded without pickles)."""
-    kind = spec["t"]
-    if kind == "none":
+def _load(name):
+    path = os.path.join(HERE, f"{name}.py")
+    if not os.path.exists(path):
         return None
-    if kind == "bool":
-        return bool(spec["v"])
-    if kind == "int":
-        return int(spec["v"])
-    if kind == "float":
-        return float(spec["v"])
-    if kind == "str":
-        return str(spec["v"])
-    if kind == "tuple":
-        return tuple(decode(s, arrays) for s in spec["items"])
-    if kind == "list":
-        return [decode(s, arrays) for s in spec["items"]]
-    if kind == "dict":
-        return {str(k): decode(s, arrays) for k, s in spec["items"].items()}
-    if kind == "array":
-        return arrays[spec["k"]]
-    raise ValueError(f"unknown value kind {kind!r}")
+    spec = importlib.util.spec_from_file_location(f"_autograder_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-# --------------------------------------------------------------------- drivers
-def drive_call(function, args):
-    """The plain driver: call the student's function once with the case's arguments."""
-    return function(*args)
-
-
-def drive_optimizer(update, args):
-    """Run ``update(w, dw, config) -> (next_w, config)`` once per row of ``grads``, feeding
-    the returned config back in; the graded output is the trajectory of w."""
-    import numpy as np
-
-    w, grads, config = args
-    trajectory = []
-    for dw in grads:
-        w, config = update(w, dw.copy(), config)
-        trajectory.append(np.array(w, dtype=float, copy=True))
-    return np.stack(trajectory)
-
-
-DRIVERS = {"call": drive_call, "optimizer": drive_optimizer}
-
-
-# --------------------------------------------------------------------- running
 class _NoIPython:
     """Stands in for ``get_ipython()``: magics such as %matplotlib do nothing here."""
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+def _display(*objects, **kwargs):
+    """Stands in for IPython's ``display``: nothing is shown while grading."""
+    return None
 
 
 def short_traceback(error, limit=MAX_MESSAGE):
@@ -133,7 +55,8 @@ def short_traceback(error, limit=MAX_MESSAGE):
     return text[-limit:]
 
 
-def set_limits(limits):
+def set_limits(limits, soft=None):
+    """Hard limits: the course-wide maxima. ``soft`` lowers some of them for one function."""
     import resource
 
     for name, value in limits.items():
@@ -141,9 +64,22 @@ def set_limits(limits):
         if which is None:
             continue
         try:
-            resource.setrlimit(which, (value, value))
+            resource.setrlimit(which, (min(value, (soft or {}).get(name, value)), value))
         except (ValueError, OSError):
             pass
+
+
+def function_limits(fn, hard):
+    """Soft limits for one graded function (its registry entry may ask for less than the maxima)."""
+    import resource
+
+    soft = {}
+    if fn.get("memory_mb"):
+        soft["RLIMIT_AS"] = int(fn["memory_mb"]) * 2 ** 20
+    if fn.get("cpu_s") and "RLIMIT_CPU" in hard:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        soft["RLIMIT_CPU"] = int(used.ru_utime + used.ru_stime) + int(fn["cpu_s"]) + 1
+    return soft
 
 
 def main(job_dir):
@@ -158,17 +94,24 @@ def main(job_dir):
         except Exception:
             pass
 
-    set_limits(job.get("rlimits", {}))
+    hard = job.get("rlimits", {})
+    set_limits(hard)
     sys.path[:0] = job.get("sys_path", [])
     import numpy as np
 
+    codec, drivers, ps_drivers = _load("codec"), _load("drivers"), _load("ps_drivers")
+    known_drivers = dict(drivers.DRIVERS)
+    if ps_drivers is not None:
+        known_drivers.update(getattr(ps_drivers, "DRIVERS", {}))
     with np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     functions = job["functions"]
-    cases = [[decode(spec, arrays) for spec in fn["cases"]] for fn in functions]
+    cases = [[codec.decode(spec, arrays) for spec in fn["cases"]] for fn in functions]
     say("B")
 
-    namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
+    namespace = {"__name__": "__main__", "get_ipython": _NoIPython, "display": _display}
+    graded_names = {fn["name"] for fn in functions}
+    captured = {}  # each graded function as it was right after its own cell ran
     cell_errors = {}
     for cell in job["cells"]:
         say(f"C {cell['id']}")
@@ -176,36 +119,41 @@ def main(job_dir):
             exec(compile(cell["source"], f"<cell {cell['id']}>", "exec"), namespace)
         except BaseException as error:  # SystemExit and KeyboardInterrupt included
             cell_errors[cell["id"]] = short_traceback(error)
+        if cell["id"] in graded_names:
+            captured[cell["id"]] = namespace.get(cell["id"])
     with open(os.path.join(job_dir, "cells.json"), "w") as f:
         json.dump(cell_errors, f)
     say("R")
 
     allowed = set(job.get("allowed_modules", ["numpy"])) | set(sys.stdlib_module_names)
+    view = dict(namespace)
+    view.update({k: v for k, v in captured.items() if v is not None})
     for index in job["run"]:
         fn = functions[index]
         modules_before = set(sys.modules)
         say(f"S {index}")
+        set_limits(hard, function_limits(fn, hard))
         outcomes, out_arrays = [], {}
-        function = namespace.get(fn["name"])
+        driver = known_drivers.get(fn["driver"])
         for args in cases[index]:
-            if not callable(function):
+            if not callable(view.get(fn["name"])):
                 outcomes.append({"error": f"{fn['name']} is not defined (or not a function)"})
                 continue
             try:
-                fresh = [copy.deepcopy(a) for a in args]
-                value = DRIVERS[fn["driver"]](function, fresh)
-                outcomes.append({"value": encode(value, out_arrays, np)})
+                value = driver(view, fn["name"], [copy.deepcopy(a) for a in args])
+                outcomes.append({"value": codec.encode(value, out_arrays, np)})
             except BaseException as error:
                 message = short_traceback(error)
                 if getattr(error, "errno", None) == 27:  # EFBIG: over RLIMIT_FSIZE
-                    limit = job.get("rlimits", {}).get("RLIMIT_FSIZE", 0) // 2 ** 20
+                    limit = hard.get("RLIMIT_FSIZE", 0) // 2 ** 20
                     message = f"wrote more output than the {limit} MiB limit (File too large)"
                 elif isinstance(error, MemoryError):
-                    limit = job.get("rlimits", {}).get("RLIMIT_AS", 0) // 2 ** 20
-                    message += f"\n(out of memory: the limit is {limit} MiB)"
+                    limit = function_limits(fn, hard).get("RLIMIT_AS", hard.get("RLIMIT_AS", 0)) // 2 ** 20
+                    message += f"\n(out of memory: the limit for {fn['name']} is {limit} MiB)"
                 outcomes.append({"error": message})
                 if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:
                     break  # out of memory or over the output limit: the other cases would only repeat it
+        set_limits(hard)
         # modules without a file are runtime artefacts (Cython's shared-type modules, for example)
         imported = {m.split(".")[0] for m in set(sys.modules) - modules_before
                     if getattr(sys.modules.get(m), "__file__", None)}

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.registry import Case, GradedFunction, ProblemSet
+from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 OPTIMIZER_STEPS = 100
 

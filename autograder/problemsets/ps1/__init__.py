@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autograder.registry import Case, GradedFunction, ProblemSet
+from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 
 # ----------------------------------------------------------------------------- data

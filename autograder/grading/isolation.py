@@ -133,9 +133,9 @@ def command(isolation: Isolation, job: Path, site_dirs: dict[str, Path]) -> tupl
         argv += ["--bind", str(job), "/job", "--chdir", "/job", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         if isolation.drop_to_nobody:
             argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        return argv + drop + [python, "-I", "-S", "/job/child.py", "/job"], "/job", ["/site"]
+        return argv + drop + [python, "-I", "-S", "/job/sandbox/child.py", "/job"], "/job", ["/site"]
     site = job.parent / "site"
-    child = [python, "-I", "-S", str(job / "child.py"), str(job)]
+    child = [python, "-I", "-S", str(job / "sandbox" / "child.py"), str(job)]
     if isolation.mode == "unshare":
         return ["unshare", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"] + drop + child, \
             str(job), [str(site)]

@@ -1,0 +1,515 @@
+"""The runner: run a submission's code in a sandboxed process, read back what it returned.
+
+This process never executes student code. The student's solution cells run beside the
+master's provided cells in ``autograder/sandbox/child.py``, in a fresh process with resource
+limits; this side imports nothing from ``autograder/sandbox/`` (it copies that folder into
+each job) and reads everything that comes back through ``untrusted.py``'s bounded readers.
+
+Deadlines belong to this process alone. A run may take at most ``setup_s`` plus the sum
+of its functions' budgets; each function's start is accepted once, in order, and its
+deadline is the earlier of its own budget and that cap. Nothing the student's process
+writes can extend either.
+
+A submission that crashes, exits, loops or returns junk scores 0 on what it broke and
+never stops the grading of others: when the process dies inside graded function *i*,
+function *i* fails with the reason, and a fresh process runs the functions after it. A
+process that dies before any notebook code ran is the grader's fault (``GraderFault``).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import policy
+from autograder.device import run_reference, run_variant
+from autograder.grading import codec, untrusted
+from autograder.grading.judge import FunctionResult, judge
+from autograder.registry import GradedFunction, ProblemSet
+from autograder.grading import isolation
+
+SANDBOX_FOLDER = Path(__file__).resolve().parent.parent / "sandbox"
+MAX_RESULT_BYTES = 16 * 2 ** 20    # one function's results (JSON or arrays), read back at most
+MAX_CELLS_BYTES = 2 ** 20          # the cells' error report
+MAX_PROGRESS_BYTES = 2 ** 20       # progress lines from one process
+LOG_TAIL_BYTES = 4000
+EXIT_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits, the course-wide maxima. Configurable in nbgrader_config.py (``c.Harness.*``).
+
+    A registry entry may ask for less memory or CPU for its own function (``memory_mb``,
+    ``cpu_s``); it never gets more than these."""
+
+    setup_s: float = 30.0          # wall time for the notebook's top-level code
+    function_s: float | None = None  # overrides each graded function's own time limit
+    memory_mb: int = 2048           # address space of the student's process
+    cpu_s: int = 300                # CPU seconds of the student's process
+    file_mb: int = 64               # largest file it may write (its stdout log included)
+    open_files: int = 64
+    processes: int = 32             # processes of the sandbox user (when it runs as 'nobody')
+    sandbox: str = "auto"           # auto, bwrap, unshare or rlimits (see grading/isolation.py)
+    allowed_modules: tuple = policy.DEFAULT_ALLOWED  # besides the standard library
+
+
+@dataclass
+class SubmissionResult:
+    functions: dict[str, FunctionResult]
+    cell_errors: dict[str, str]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    log_tail: str = ""  # the end of what the sandboxed process printed (for the instructor, not the feedback)
+
+    @property
+    def score(self) -> int:
+        return sum(r.score for r in self.functions.values())
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A code cell to run in the sandbox: the master's provided code or the student's solution.
+
+    ``note`` is said in the feedback (a cell magic that was ignored, for example);
+    ``problem``, when set, means the cell cannot be graded at all and says why."""
+
+    id: str
+    source: str
+    note: str | None = None
+    problem: str | None = None
+
+
+class GraderFault(Exception):
+    """The sandbox failed before any student code ran: the grader's fault, never the student's.
+
+    ``log`` is the tail of what the sandboxed process printed (its stderr included)."""
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def death_reason(returncode: int | None, timed_out: float | None, log_tail: str) -> str:
+    if timed_out is not None:
+        return f"timed out after {timed_out:g} s"
+    if returncode is None:
+        return "stopped"
+    if 128 < returncode < 128 + 65:
+        returncode = 128 - returncode  # bwrap and unshare report a signal as 128 + its number
+    if returncode < 0:
+        name = _signal_name(returncode)
+        return {"SIGXCPU": "ran out of CPU time", "SIGXFSZ": "wrote more output than allowed",
+                "SIGSEGV": "crashed with a segmentation fault",
+                "SIGKILL": "was killed (out of memory?)"}.get(name, f"was killed by {name}")
+    if "MemoryError" in log_tail:
+        return "ran out of memory"
+    return f"exited the process (exit code {returncode})"
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def _kill_marked(marker: str) -> int:
+    """Kill processes that still carry this run's marker in their environment (they escaped
+    the process group); returns how many there were."""
+    needle = f"AUTOGRADER_JOB={marker}".encode()
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    os.kill(int(entry), signal.SIGKILL)
+                    killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
+
+
+def forbidden_imports_message(source: str, banned: list[str]) -> str:
+    """Where each forbidden import is: inside which function, or at the top level of the cell
+    (a copied ``check(...)`` line, typically). ``source`` already parsed safely in untrusted.scan_imports."""
+    places = []
+    for statement in ast.parse(source).body:
+        inside = statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                modules = [node.args[0].value]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] in banned:
+                    where = f"inside {inside}" if inside else "at the top level of the cell, outside every function"
+                    places.append(f"{module.split('.')[0]} (line {node.lineno}, {where})")
+    places = list(dict.fromkeys(places)) or banned
+    text = f"imports {', '.join(places[:5])}"
+    if any("top level" in p for p in places):
+        text += ("; the grader calls your functions itself, so a copied check(...) or other import at the top "
+                 "level is not needed")
+    return text
+
+
+class Deadlines:
+    """The wall-clock budget of one sandboxed process, decided here and only ever shortened.
+
+    ``run`` is the order in which the child must start the functions; each start is accepted
+    once, in that order. The whole process is capped at ``setup_s`` plus the budgets of the
+    functions it runs."""
+
+    def __init__(self, setup_s: float, budgets: dict[int, float], run: list[int], now: float):
+        self.budgets, self.order = budgets, list(run)
+        self.cap = now + setup_s + sum(budgets[i] for i in run)
+        self.deadline, self.budget = min(now + setup_s, self.cap), setup_s
+        self.started = 0      # how many functions have started
+        self.current: int | None = None
+
+    def start(self, index: int, now: float) -> bool:
+        if self.started >= len(self.order) or index != self.order[self.started]:
+            return False
+        self.started += 1
+        self.current = index
+        self.budget = self.budgets[index]
+        self.deadline = min(now + self.budget, self.cap)
+        return True
+
+    def done(self, index: int) -> bool:
+        if index != self.current:
+            return False
+        self.current = None
+        return True
+
+    def left(self, now: float) -> float:
+        return self.deadline - now
+
+
+class Grader:
+    """Grades submissions of one problem set with one seed.
+
+    The hidden cases, their expected outputs and the outputs of the known wrong conventions
+    are computed once, when the grader is made, and reused for every student of the run."""
+
+    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None):
+        self.problem_set = problem_set
+        self.seed = seed
+        self.limits = limits
+        self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
+        self.expected = {fn.name: [run_reference(fn, case) if fn.reference else None for case in self.cases[fn.name]]
+                         for fn in problem_set.functions}
+        self.variants = {fn.name: {m.name: [run_variant(m, case) for case in self.cases[fn.name]]
+                                   for m in fn.misconceptions} for fn in problem_set.functions}
+        self.isolation = isolation.detect(limits.sandbox)
+        self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
+        self._inputs_spec, self._inputs_arrays = self._encode_inputs()
+        self._site_dirs = self._make_site()
+        self.leftover_processes = 0
+
+    def close(self):
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ setup
+    def _encode_inputs(self):
+        arrays: dict[str, np.ndarray] = {}
+        specs = [[codec.encode(tuple(case.args), arrays) for case in self.cases[fn.name]]
+                 for fn in self.problem_set.functions]
+        return specs, arrays
+
+    def _make_site(self) -> dict[str, Path]:
+        """NumPy alone on the child's import path (no torch, no autograder).
+
+        With bubblewrap the real folders are mounted at /site. Otherwise ``site/`` in the
+        grader's temporary folder holds them: hard links (or copies) when the child runs as
+        'nobody', who may not be able to reach a virtual environment inside a private course
+        folder (mode 700), and symbolic links when it runs as this user."""
+        site = self._root / "site"
+        site.mkdir()
+        numpy_dir = Path(np.__file__).resolve().parent
+        dirs = {p.name: p for p in [numpy_dir, numpy_dir.parent / "numpy.libs"] if p.exists()}
+        for name, path in dirs.items():
+            if self.isolation.mode == "unshare":
+                shutil.copytree(path, site / name, copy_function=_link_or_copy, ignore=shutil.ignore_patterns("tests"))
+            elif self.isolation.mode == "rlimits":
+                (site / name).symlink_to(path)
+        return dirs
+
+    def sandbox_needs(self) -> dict[str, Path]:
+        """What the sandboxed process must be able to reach, for diagnosing a sandbox that fails."""
+        needs = {"the Python interpreter": Path(isolation.python_executable()),
+                 "the Python standard library": Path(sysconfig.get_paths()["stdlib"]).resolve(),
+                 "the grader's working folder": self._root}
+        if self.isolation.mode == "rlimits":
+            needs.update({f"NumPy ({name})": path for name, path in self._site_dirs.items()})
+        return needs
+
+    def time_limit(self, fn: GradedFunction) -> float:
+        return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
+
+    def _copy_sandbox(self, job: Path) -> None:
+        """The sandbox's own code, and the problem set's drivers beside it, into the job folder."""
+        target = job / "sandbox"
+        target.mkdir()
+        for name in ("child.py", "codec.py", "drivers.py"):
+            shutil.copyfile(SANDBOX_FOLDER / name, target / name)
+        if self.problem_set.drivers_file and self.problem_set.drivers_file.exists():
+            shutil.copyfile(self.problem_set.drivers_file, target / "ps_drivers.py")
+
+    # ------------------------------------------------------------ grading
+    def grade(self, cells: list[Cell], only: list[str] | None = None) -> SubmissionResult:
+        """Run ``cells`` (the master's provided cells and the student's solution cells, in
+        notebook order) and grade the problem set's functions (``only`` these, if given)."""
+        raw = self.run(cells, only)
+        return self.judge(raw, cells)
+
+    def run(self, cells: list[Cell], only: list[str] | None = None) -> dict:
+        """Outcomes per function index (a list of case outcomes, or a string saying why none),
+        the cells' errors, notes and the log's tail. Raises GraderFault."""
+        started = time.perf_counter()
+        job = Path(tempfile.mkdtemp(prefix="job-", dir=self._root))
+        functions = self.problem_set.functions
+        wanted = [i for i, fn in enumerate(functions) if only is None or fn.name in only]
+        outcomes: dict[int, list[dict] | str] = {}
+        cell_errors: dict[str, str] = {}
+        notes: list[str] = [c.note for c in cells if c.note]
+        unfit = {c.id: c.problem for c in cells if c.problem}
+        runnable = [c for c in cells if not c.problem]
+        for i in wanted:
+            if functions[i].name in unfit:
+                outcomes[i] = unfit[functions[i].name]
+        log_tail = ""
+        try:
+            remaining = [i for i in wanted if i not in outcomes]
+            while remaining:
+                state = self._run_child(job, runnable, remaining)
+                log_tail = state["log_tail"]
+                cell_errors.update(state["cell_errors"])
+                for index in state["done"]:
+                    outcomes[index] = self._read_outcomes(job, index)
+                if state["broken_at"] is None and not state["reached_functions"]:
+                    where = f" while running cell '{state['cell']}'" if state["cell"] else ""
+                    notes.append(f"Your notebook's code {state['reason']}{where}; no function could be graded.")
+                    for index in remaining:
+                        outcomes.setdefault(index, f"not graded: the notebook's code {state['reason']}{where}")
+                    break
+                if state["broken_at"] is not None:
+                    name = functions[state["broken_at"]].name
+                    outcomes[state["broken_at"]] = state["reason"]
+                    notes.append(f"{state['reason']} in {name}.")
+                remaining = [i for i in remaining if i not in outcomes]
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+        for i in wanted:
+            source = "\n".join(c.source for c in runnable if c.id == functions[i].name)
+            try:
+                banned = untrusted.scan_imports(source, self.limits.allowed_modules)
+            except untrusted.Untrusted as error:
+                outcomes[i] = str(error)
+                continue
+            if banned:
+                outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
+        return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
+                "wanted": wanted, "seconds": time.perf_counter() - started}
+
+    def judge(self, raw: dict, cells: list[Cell] | None = None) -> SubmissionResult:
+        functions = self.problem_set.functions
+        results = {}
+        for i in raw["wanted"]:
+            fn = functions[i]
+            results[fn.name] = judge(fn, self.cases[fn.name], self.expected[fn.name], raw["outcomes"].get(i, "not run"),
+                                     raw["cell_errors"].get(fn.name), self.variants[fn.name])
+        return SubmissionResult(results, raw["cell_errors"], raw["seconds"], raw["notes"], raw["log_tail"])
+
+    def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str]) -> dict:
+        limits = self.limits
+        rlimits = {
+            "RLIMIT_AS": limits.memory_mb * 2 ** 20,
+            "RLIMIT_CPU": limits.cpu_s,
+            "RLIMIT_FSIZE": limits.file_mb * 2 ** 20,
+            "RLIMIT_NOFILE": limits.open_files,
+            "RLIMIT_CORE": 0,
+        }
+        if self.isolation.drop_to_nobody:
+            rlimits["RLIMIT_NPROC"] = limits.processes
+        return {
+            "progress_fd": write_fd,
+            "sys_path": sys_path,
+            "rlimits": rlimits,
+            "allowed_modules": list(limits.allowed_modules),
+            "cells": [{"id": c.id, "source": c.source} for c in cells],
+            "functions": [{"name": fn.name, "driver": fn.driver, "cases": self._inputs_spec[i],
+                           "memory_mb": min(fn.memory_mb, limits.memory_mb) if fn.memory_mb else None,
+                           "cpu_s": min(fn.cpu_s, limits.cpu_s) if fn.cpu_s else None}
+                          for i, fn in enumerate(self.problem_set.functions)],
+            "run": run,
+        }
+
+    def _run_child(self, job: Path, cells: list[Cell], run: list[int]) -> dict:
+        for stale in job.iterdir():
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+        read_fd, write_fd = os.pipe()
+        argv, job_inside, sys_path = isolation.command(self.isolation, job, self._site_dirs)
+        (job / "job.json").write_text(json.dumps(self._job_spec(cells, run, write_fd, sys_path)))
+        np.savez(job / "inputs.npz", **self._inputs_arrays)
+        self._copy_sandbox(job)
+        isolation.prepare(self.isolation, self._root, job)
+        marker = f"{job.name}-{os.getpid()}"
+        env = {"PATH": "/usr/bin:/bin", "HOME": job_inside, "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "AUTOGRADER_JOB": marker}
+        with open(job / "log.txt", "wb") as log:
+            process = subprocess.Popen(
+                argv, cwd=job, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,), start_new_session=True,
+            )
+        os.close(write_fd)
+        budgets = {i: self.time_limit(self.problem_set.functions[i]) for i in run}
+        clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic())
+        state = {"booted": False, "cell": None, "reached_functions": False, "done": []}
+        timed_out = None
+        buffer, received = b"", 0
+        try:
+            while True:
+                wait = clock.left(time.monotonic())
+                if wait <= 0:
+                    timed_out = clock.budget
+                    break
+                ready, _, _ = select.select([read_fd], [], [], wait)
+                if not ready:
+                    continue
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break  # the child closed its end: finished or died
+                received += len(chunk)
+                if received > MAX_PROGRESS_BYTES:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    self._progress(line, state, clock)
+        finally:
+            os.close(read_fd)
+            self._kill(process, grace_s=0 if timed_out else EXIT_GRACE_S)
+            self.leftover_processes += _kill_marked(marker)
+        returncode = process.returncode
+        try:
+            log_tail = untrusted.read_file(job / "log.txt", 0, tail=LOG_TAIL_BYTES).decode("utf-8", "replace")
+        except untrusted.Untrusted:
+            log_tail = ""
+        state["log_tail"] = log_tail
+        if not state["booted"]:
+            reason = death_reason(returncode, timed_out, log_tail)
+            raise GraderFault(f"the sandboxed Python {reason} before any notebook code ran "
+                              f"(isolation: {self.isolation.mode})", log_tail)
+        finished = returncode == 0 and timed_out is None and clock.current is None and len(state["done"]) == len(run)
+        state["broken_at"] = None
+        if not finished:
+            state["reason"] = death_reason(returncode, timed_out, log_tail)
+            if state["reached_functions"]:
+                # died inside a function, or between two: blame the first that did not finish
+                pending = [i for i in run if i not in state["done"]]
+                state["broken_at"] = clock.current if clock.current is not None else (pending[0] if pending else None)
+        state["cell_errors"] = self._read_cell_errors(job) if state["reached_functions"] else {}
+        return state
+
+    @staticmethod
+    def _progress(line: bytes, state: dict, clock: Deadlines) -> None:
+        kind, _, arg = line.decode("utf-8", "replace").partition(" ")
+        now = time.monotonic()
+        if kind == "B":
+            state["booted"] = True
+        elif kind == "C" and not state["reached_functions"]:
+            state["cell"] = arg[:200]
+        elif kind == "R":
+            state["reached_functions"] = True
+        elif kind == "S" and arg.isdigit() and state["reached_functions"]:
+            clock.start(int(arg), now)
+        elif kind == "D" and arg.isdigit() and clock.done(int(arg)):
+            state["done"].append(int(arg))
+
+    @staticmethod
+    def _kill(process: subprocess.Popen, grace_s: float = 0.0):
+        """Kill the child's whole process group, then reap the child. With a grace period, a
+        child that is finishing on its own gets to report its exit code first."""
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+
+    @staticmethod
+    def _read_cell_errors(job: Path) -> dict[str, str]:
+        try:
+            value = untrusted.load_json(untrusted.read_file(job / "cells.json", MAX_CELLS_BYTES),
+                                        max_bytes=MAX_CELLS_BYTES)
+        except untrusted.Untrusted:
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k)[:200]: str(v)[:2000] for k, v in list(value.items())[:1000]}
+
+    def _read_outcomes(self, job: Path, index: int) -> list[dict] | str:
+        try:
+            result = untrusted.load_json(untrusted.read_file(job / f"result_{index}.json", MAX_RESULT_BYTES),
+                                         max_bytes=MAX_RESULT_BYTES)
+            arrays = untrusted.load_npz(untrusted.read_file(job / f"result_{index}.npz", MAX_RESULT_BYTES),
+                                        max_bytes=MAX_RESULT_BYTES)
+        except untrusted.Untrusted as error:
+            return f"returned results the grader could not read ({error})"
+        if not isinstance(result, dict) or not isinstance(result.get("outcomes"), list):
+            return "returned results the grader could not read"
+        imports = [m for m in result.get("imports", []) if isinstance(m, str)][:10] \
+            if isinstance(result.get("imports"), list) else []
+        if imports:
+            return f"imported {', '.join(imports)} while running; graded functions may use NumPy only"
+        decoded = []
+        for outcome in result["outcomes"][:10_000]:
+            if not isinstance(outcome, dict):
+                decoded.append({"error": "returned a value the grader could not decode"})
+            elif "value" in outcome:
+                try:
+                    decoded.append({"value": untrusted.decode_value(outcome["value"], arrays)})
+                except untrusted.Untrusted as error:
+                    decoded.append({"error": str(error)})
+            else:
+                decoded.append({"error": str(outcome.get("error", "unknown error"))[:2000]})
+        return decoded

@@ -1,0 +1,129 @@
+"""Problem set 1's samples: planted bugs and correct alternatives (full solutions: not installed for students).
+
+A *mutant* is (description, text in the master's solution, replacement): it must lose that
+function's points and only those. An *alternative* is a different but correct implementation
+(loops, float32 arithmetic, helpers, prints...): it must keep full marks.
+"""
+
+MUTANTS = {
+    "predict": [
+        ("score 0 predicted as -1", "scores >= 0", "scores > 0"),
+        ("np.sign gives 0 on the hyperplane", "np.where(scores >= 0, 1.0, -1.0)", "np.sign(scores)"),
+        ("bias forgotten", "scores = X @ w + b", "scores = X @ w"),
+    ],
+    "perceptron_update": [
+        ("a point on the hyperplane is not a mistake", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) < 0:"),
+        ("label ignored in the update", "return w + y * x, b + y", "return w + x, b + 1"),
+        ("bias not updated", "return w + y * x, b + y", "return w + y * x, b"),
+    ],
+    "train_perceptron": [
+        ("strict inequality: never leaves w = 0", "if y[i] * (X[i] @ w + b) <= 0:", "if y[i] * (X[i] @ w + b) < 0:"),
+        ("counts only the last epoch's mistakes", "mistakes += epoch_mistakes", "mistakes = epoch_mistakes"),
+        ("claims convergence when max_epochs runs out", "return w, b, mistakes, False", "return w, b, mistakes, True"),
+        ("bias never updated", "w, b = w + y[i] * X[i], b + y[i]", "w = w + y[i] * X[i]"),
+    ],
+    "geometric_margin": [
+        ("functional margin (no division by ||w||)", " / np.linalg.norm(w)", ""),
+        ("largest instead of smallest margin", "np.min(", "np.max("),
+        ("unsigned distance", "np.min(y * (X @ w + b))", "np.min(np.abs(X @ w + b))"),
+    ],
+    "mistake_bound": [
+        ("bias not rescaled with w", "w_star, b_star = w / norm, b / norm", "w_star, b_star = w / norm, b"),
+        ("r^2 instead of r^2 + 1", "(r ** 2 + 1)", "r ** 2"),
+        ("0 instead of infinity for a non-separator", "return np.inf", "return 0.0"),
+        ("divides by rho instead of rho^2", "/ rho ** 2", "/ rho"),
+    ],
+    "hinge_sgd_step": [
+        ("kink counted as sloped", "< 1).astype", "<= 1).astype"),
+        ("sum instead of mean for dL/dw", "grad_w = -(active * y) @ X / n", "grad_w = -(active * y) @ X"),
+        ("perceptron loss instead of hinge", "< 1).astype", "< 0).astype"),
+        ("steps uphill", "return w - lr * grad_w, b - lr * grad_b", "return w + lr * grad_w, b + lr * grad_b"),
+    ],
+}
+
+ALTERNATIVES = {
+    "predict": [
+        ("loops, int labels", '''def predict(X, w, b):
+    labels = []
+    for x in X:
+        score = b
+        for j in range(len(w)):
+            score += w[j] * x[j]
+        labels.append(1 if score >= 0 else -1)
+    return np.array(labels)
+'''),
+        ("float32 arithmetic", '''def predict(X, w, b):
+    scores = X.astype(np.float32) @ w.astype(np.float32) + np.float32(b)
+    return np.where(scores >= 0, np.float32(1), np.float32(-1))
+'''),
+    ],
+    "perceptron_update": [
+        ("in-place update of a copy", '''def perceptron_update(w, b, x, y):
+    w = w.copy()
+    if y * (np.dot(w, x) + b) <= 0:
+        w += y * x
+        b += y
+    return w, float(b)
+'''),
+    ],
+    "train_perceptron": [
+        ("while loop, float32 weights, helpers at top level", '''EPOCH_LIMIT_MESSAGE = "stopped"
+
+def is_mistake(w, b, x, y):
+    return y * (np.dot(w, x) + b) <= 0
+
+def train_perceptron(X, y, max_epochs):
+    X = X.astype(np.float32)
+    w = np.zeros(X.shape[1], dtype=np.float32)
+    b = np.float32(0)
+    total, epoch = 0, 0
+    while epoch < max_epochs:
+        epoch += 1
+        errors = 0
+        for x_i, y_i in zip(X, y):
+            if is_mistake(w, b, x_i, y_i):
+                w = w + np.float32(y_i) * x_i
+                b = b + np.float32(y_i)
+                errors += 1
+        total += errors
+        if errors == 0:
+            return w, b, total, True
+    return w, b, total, False
+'''),
+    ],
+    "geometric_margin": [
+        ("loop with math.sqrt", '''import math
+
+def geometric_margin(X, y, w, b):
+    norm = math.sqrt(sum(v * v for v in w))
+    return min(y_i * (x_i @ w + b) for x_i, y_i in zip(X, y)) / norm
+'''),
+    ],
+    "mistake_bound": [
+        ("float32 arithmetic, float('inf')", '''def mistake_bound(X, y, w, b):
+    X, w = X.astype(np.float32), w.astype(np.float32)
+    scale = np.sqrt(np.sum(w * w))
+    margins = y * (X @ w + np.float32(b)) / scale
+    rho = margins.min()
+    if not rho > 0:
+        return float("inf")
+    r2 = (X * X).sum(axis=1).max()
+    return float(((b / scale) ** 2 + 1) * (r2 + 1) / rho ** 2)
+'''),
+    ],
+    "hinge_sgd_step": [
+        ("loop over examples, prints and warns", '''import sys, warnings
+
+def hinge_sgd_step(w, b, X, y, lr):
+    print("taking a step", file=sys.stderr)
+    warnings.warn("this is a harmless warning")
+    grad_w, grad_b = np.zeros_like(w), 0.0
+    for x_i, y_i in zip(X, y):
+        if y_i * (x_i @ w + b) < 1:
+            grad_w -= y_i * x_i
+            grad_b -= y_i
+    n = len(y)
+    return w - lr * grad_w / n, b - lr * grad_b / n
+'''),
+    ],
+}
