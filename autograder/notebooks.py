@@ -154,6 +154,9 @@ def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None,
     if problem:
         note = nbformat.v4.new_markdown_cell(f"**Autograder:** {problem}")
         nb.cells.insert(0, note)
+    elif result and result.notes:
+        lines = "\n".join(f"- {n}" for n in result.notes)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Autograder notes:**\n\n{lines}"))
     return nb
 
 

@@ -35,15 +35,62 @@ def test_master_runs_without_error_and_passes_its_checks(path):
     assert any("visible cases passed" in o.get("text", "") for o in outputs)
 
 
+def release_problems(nb) -> list[str]:
+    """What is wrong with an executed release: it may fail only where the student has work to do.
+
+    Every graded function's check cell fails with "not implemented yet"; a solution cell or a
+    grader-skip cell (a demo that calls the student's code) may raise NotImplementedError and
+    nothing else; every other cell runs cleanly."""
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        meta = cell.metadata.get("nbgrader", {})
+        where = meta.get("grade_id") or cell.source[:60]
+        if meta.get("grade") and not meta.get("solution"):
+            if not (errors and errors[0].ename == "AssertionError" and "not implemented yet" in errors[0].evalue):
+                problems.append(f"check cell {where!r} does not say the function is not implemented yet: "
+                                f"{[(e.ename, e.evalue) for e in errors]}")
+        elif meta.get("solution") or "grader-skip" in cell.metadata.get("tags", []):
+            problems += [f"cell {where!r} fails with {e.ename}: {e.evalue}" for e in errors
+                         if e.ename != "NotImplementedError"]
+        else:
+            problems += [f"a provided cell fails: {where!r}: {e.ename}: {e.evalue}" for e in errors]
+    return problems
+
+
 @pytest.mark.parametrize("path", RELEASES, ids=[p.parent.name for p in RELEASES])
 def test_release_fails_only_where_work_is_left(path):
     nb, _ = execute(path, allow_errors=True, timeout=300)
-    for cell in nb.cells:
-        errors = [o for o in cell.outputs if o.output_type == "error"] if cell.cell_type == "code" else []
-        meta = cell.metadata.get("nbgrader", {})
-        for error in errors:
-            assert meta.get("solution") or meta.get("grade") or "grader-skip" in cell.metadata.get("tags", []), \
-                f"a provided cell fails in the release: {cell.source[:80]!r}"
-            assert error.ename in ("NotImplementedError", "AssertionError", "NameError"), error.ename
-            if error.ename == "AssertionError":
-                assert "not implemented yet" in error.evalue
+    assert release_problems(nb) == []
+
+
+def test_the_release_check_catches_what_it_should():
+    """release_problems on hand-made executed notebooks: each fault is named, a clean release is not."""
+    def code(source, error=None, **nbgrader):
+        cell = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            cell.metadata["nbgrader"] = nbgrader
+        if error:
+            cell.outputs = [nbformat.v4.new_output("error", ename=error[0], evalue=error[1], traceback=[])]
+        return cell
+
+    def notebook(*cells):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = list(cells)
+        return nb
+
+    stub = code("def f(x):\n    raise NotImplementedError()", solution=True, grade_id="f")
+    check = code("check(...)", ("AssertionError", "f is not implemented yet"), grade=True, grade_id="test_f")
+    assert release_problems(notebook(code("import numpy as np"), stub, check)) == []
+    faults = {
+        "provided cell": notebook(code("import nope", ("ModuleNotFoundError", "No module named 'nope'")), stub, check),
+        "typo in a check cell": notebook(stub, code("chek(...)", ("NameError", "name 'chek' is not defined"),
+                                                    grade=True, grade_id="test_f")),
+        "check cell that passes": notebook(stub, code("check(...)", grade=True, grade_id="test_f")),
+        "solution cell with another error": notebook(
+            code("def f(x):\n    retrun", ("SyntaxError", "invalid syntax"), solution=True, grade_id="f"), check),
+    }
+    for what, nb in faults.items():
+        assert release_problems(nb), what

@@ -40,6 +40,7 @@ from autograder.registry import GradedFunction, ProblemSet
 from autograder.grading import isolation
 
 SANDBOX_FOLDER = Path(__file__).resolve().parent.parent / "sandbox"
+SANDBOX_FILES = ("child.py", "codec.py", "drivers.py")  # all of it: copied into every job
 MAX_RESULT_BYTES = 16 * 2 ** 20    # one function's results (JSON or arrays), read back at most
 MAX_CELLS_BYTES = 2 ** 20          # the cells' error report
 MAX_PROGRESS_BYTES = 2 ** 20       # progress lines from one process
@@ -282,7 +283,7 @@ class Grader:
         """The sandbox's own code, and the problem set's drivers beside it, into the job folder."""
         target = job / "sandbox"
         target.mkdir()
-        for name in ("child.py", "codec.py", "drivers.py"):
+        for name in SANDBOX_FILES:
             shutil.copyfile(SANDBOX_FOLDER / name, target / name)
         if self.problem_set.drivers_file and self.problem_set.drivers_file.exists():
             shutil.copyfile(self.problem_set.drivers_file, target / "ps_drivers.py")

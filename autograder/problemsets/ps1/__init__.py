@@ -70,6 +70,16 @@ def predict_reference(X, w, b):
     return torch.where(scores >= 0, 1.0, -1.0).to(torch.float64)
 
 
+def predict_sign_zero(X, w, b):
+    """Known mistake: torch.sign / np.sign, which gives 0 on the hyperplane."""
+    return torch.sign(X @ w + b)
+
+
+def predict_zero_negative(X, w, b):
+    """Known mistake: a score of exactly 0 predicted as -1 (a strict inequality)."""
+    return torch.where(X @ w + b > 0, 1.0, -1.0).to(torch.float64)
+
+
 # ----------------------------------------------------------------------- update
 def update_cases(rng):
     cases = []
@@ -92,6 +102,13 @@ def update_cases(rng):
 
 def update_reference(w, b, x, y):
     if y * (torch.dot(w, x) + b) <= 0:
+        return w + y * x, b + y
+    return w.clone(), torch.tensor(float(b), dtype=torch.float64)
+
+
+def update_on_hyperplane_correct(w, b, x, y):
+    """Known mistake: a point exactly on the hyperplane (score 0) treated as correctly classified."""
+    if y * (torch.dot(w, x) + b) < 0:
         return w + y * x, b + y
     return w.clone(), torch.tensor(float(b), dtype=torch.float64)
 
@@ -123,6 +140,26 @@ def train_reference(X, y, max_epochs):
         epoch_mistakes = 0
         for i in range(n):
             if y[i] * (X[i] @ w + b) <= 0:
+                w = w + y[i] * X[i]
+                b = b + y[i]
+                epoch_mistakes += 1
+        mistakes += epoch_mistakes
+        if epoch_mistakes == 0:
+            converged = True
+            break
+    return w, b, mistakes, converged
+
+
+def train_on_hyperplane_correct(X, y, max_epochs):
+    """Known mistake: the strict test y (<w, x> + b) < 0, so a score of 0 is no mistake."""
+    n, d = X.shape
+    w = torch.zeros(d, dtype=torch.float64, device=X.device)
+    b = torch.zeros((), dtype=torch.float64, device=X.device)
+    mistakes, converged = 0, False
+    for _ in range(max_epochs):
+        epoch_mistakes = 0
+        for i in range(n):
+            if y[i] * (X[i] @ w + b) < 0:
                 w = w + y[i] * X[i]
                 b = b + y[i]
                 epoch_mistakes += 1
@@ -215,22 +252,46 @@ def hinge_reference(w, b, X, y, lr):
         return w - lr * grad_w, b - lr * grad_b
 
 
+def hinge_kink_sloped(w, b, X, y, lr):
+    """Known mistake: the subgradient -y x_i (not 0) where the margin is exactly 1."""
+    sloped = (y * (X @ w + b) <= 1).to(torch.float64)
+    n = X.shape[0]
+    grad_w = -(sloped * y) @ X / n
+    grad_b = -torch.sum(sloped * y) / n
+    return w - lr * grad_w, b - lr * grad_b
+
+
+SIGN_OF_ZERO = "a score of exactly 0 given the sign 0 (NumPy's sign); the perceptron's convention is sign(0) = +1"
+ZERO_AS_NEGATIVE = "a score of exactly 0 predicted as -1; the perceptron's convention is sign(0) = +1"
+ON_HYPERPLANE = ("a point exactly on the hyperplane (score 0) treated as correctly classified; "
+                 "the perceptron counts it as a mistake")
+HINGE_KINK = ("the hinge's kink (margin exactly 1) counted as sloped; "
+              "the subgradient there is 0, as PyTorch's relu gives")
+
+
 PROBLEM_SET = ProblemSet(
     name="ps1",
     title="Problem set 1: the perceptron",
     functions=(
         GradedFunction("predict", "predict(X, w, b)", ("y_hat",), 1, predict_cases, predict_reference,
-                       rtol=0.0, atol=0.0),
+                       rtol=0.0, atol=0.0,
+                       misconceptions=(Misconception("sign_of_zero_is_zero", predict_sign_zero, SIGN_OF_ZERO),
+                                       Misconception("zero_as_negative", predict_zero_negative, ZERO_AS_NEGATIVE))),
         GradedFunction("perceptron_update", "perceptron_update(w, b, x, y)", ("w", "b"), 1,
-                       update_cases, update_reference, rtol=0.0, atol=1e-12),
+                       update_cases, update_reference, rtol=0.0, atol=1e-12,
+                       misconceptions=(Misconception("on_hyperplane_is_correct", update_on_hyperplane_correct,
+                                                     ON_HYPERPLANE),)),
         GradedFunction("train_perceptron", "train_perceptron(X, y, max_epochs)",
                        ("w", "b", "mistakes", "converged"), 3, train_cases, train_reference,
-                       rtol=0.0, atol=1e-9),
+                       rtol=0.0, atol=1e-9,
+                       misconceptions=(Misconception("on_hyperplane_is_correct", train_on_hyperplane_correct,
+                                                     ON_HYPERPLANE),)),
         GradedFunction("geometric_margin", "geometric_margin(X, y, w, b)", ("rho",), 1,
                        margin_cases, margin_reference, rtol=1e-6, atol=1e-9),
         GradedFunction("mistake_bound", "mistake_bound(X, y, w, b)", ("bound",), 2,
                        bound_cases, bound_reference, rtol=1e-6, atol=1e-9),
         GradedFunction("hinge_sgd_step", "hinge_sgd_step(w, b, X, y, lr)", ("w", "b"), 2,
-                       hinge_cases, hinge_reference, rtol=1e-6, atol=1e-9),
+                       hinge_cases, hinge_reference, rtol=1e-6, atol=1e-9,
+                       misconceptions=(Misconception("kink_counted_as_sloped", hinge_kink_sloped, HINGE_KINK),)),
     ),
 )

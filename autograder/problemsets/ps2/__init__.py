@@ -87,6 +87,11 @@ def hinge_reference(f, y):
     return with_grad(f, lambda f: torch.relu(1 - y * f))
 
 
+def hinge_kink_sloped(f, y):
+    """Known mistake: the subgradient -y (not 0) where the margin y f is exactly 1."""
+    return torch.relu(1 - y * f), torch.where(y * f <= 1, -y, torch.zeros_like(y))
+
+
 # ------------------------------------------------------------------ multiclass losses
 def multiclass_cases(rng, with_delta=False):
     cases = []
@@ -139,6 +144,17 @@ def logsumexp_reference(scores):
 
 def softmax_reference(scores):
     return torch.softmax(scores, dim=1)
+
+
+def softmax_over_columns(scores):
+    """Known mistake: normalized over axis 0 (every column sums to 1)."""
+    return torch.softmax(scores, dim=0)
+
+
+def softmax_over_columns_row_shift(scores):
+    """The same mistake with the shift still taken per row (the shifts then no longer cancel)."""
+    e = torch.exp(scores - scores.max(dim=1, keepdim=True).values)
+    return e / e.sum(dim=0, keepdim=True)
 
 
 # ------------------------------------------------------------------ least squares
@@ -237,10 +253,82 @@ def adam_reference(w0, grads, c):
         p, lr=c["learning_rate"], betas=(c["beta1"], c["beta2"]), eps=c["eps"], weight_decay=c["weight_decay"]))
 
 
-def optimizer(name, points, make_config, reference):
+# known wrong conventions of the optimizers: torch variants of the references above
+def run_steps(w0, grads, step):
+    """The trajectory of ``w <- step(w, g, t, state)`` (t counts from 1; ``state`` is a dict kept between steps)."""
+    w, state, trajectory = w0.clone(), {}, []
+    for t, g in enumerate(grads, start=1):
+        w = step(w, g, t, state)
+        trajectory.append(w.clone())
+    return torch.stack(trajectory)
+
+
+def sgd_decoupled_decay(w0, grads, c):
+    """Known mistake: decoupled weight decay (SGDW), w <- (1 - weight_decay) w - lr dw."""
+    return run_steps(w0, grads, lambda w, g, t, state: w * (1 - c["weight_decay"]) - c["learning_rate"] * g)
+
+
+def adagrad_eps_inside_sqrt(w0, grads, c):
+    """Known mistake: w <- w - lr g / sqrt(G + eps)."""
+    def step(w, dw, t, state):
+        g = dw + c["weight_decay"] * w
+        state["sum"] = state.get("sum", torch.zeros_like(w)) + g ** 2
+        return w - c["learning_rate"] * g / torch.sqrt(state["sum"] + c["eps"])
+    return run_steps(w0, grads, step)
+
+
+def rmsprop_eps_inside_sqrt(w0, grads, c):
+    """Known mistake: w <- w - lr g / sqrt(s + eps)."""
+    def step(w, dw, t, state):
+        g = dw + c["weight_decay"] * w
+        a = c["alpha"]
+        state["s"] = a * state.get("s", torch.zeros_like(w)) + (1 - a) * g ** 2
+        return w - c["learning_rate"] * g / torch.sqrt(state["s"] + c["eps"])
+    return run_steps(w0, grads, step)
+
+
+def adam_variant(w0, grads, c, bias_correction=True, eps_inside=False):
+    def step(w, dw, t, state):
+        g = dw + c["weight_decay"] * w
+        state["m"] = c["beta1"] * state.get("m", torch.zeros_like(w)) + (1 - c["beta1"]) * g
+        state["v"] = c["beta2"] * state.get("v", torch.zeros_like(w)) + (1 - c["beta2"]) * g ** 2
+        m_hat, v_hat = state["m"], state["v"]
+        if bias_correction:
+            m_hat, v_hat = m_hat / (1 - c["beta1"] ** t), v_hat / (1 - c["beta2"] ** t)
+        denominator = torch.sqrt(v_hat + c["eps"]) if eps_inside else torch.sqrt(v_hat) + c["eps"]
+        return w - c["learning_rate"] * m_hat / denominator
+    return run_steps(w0, grads, step)
+
+
+def adam_no_bias_correction(w0, grads, c):
+    """Known mistake: m and v used without dividing by 1 - beta^t."""
+    return adam_variant(w0, grads, c, bias_correction=False)
+
+
+def adam_eps_inside_sqrt(w0, grads, c):
+    """Known mistake: w <- w - lr m_hat / sqrt(v_hat + eps)."""
+    return adam_variant(w0, grads, c, eps_inside=True)
+
+
+def adam_decoupled_decay(w0, grads, c):
+    """Known mistake: decoupled weight decay, as torch.optim.AdamW."""
+    return run_torch_optimizer(w0, grads, lambda p: torch.optim.AdamW(
+        p, lr=c["learning_rate"], betas=(c["beta1"], c["beta2"]), eps=c["eps"], weight_decay=c["weight_decay"]))
+
+
+def eps_inside_sqrt(optimizer_name):
+    return f"eps added inside the square root; {optimizer_name} adds it after the square root"
+
+
+HINGE_KINK = ("the hinge's kink (margin exactly 1) counted as sloped; "
+              "the subgradient there is 0, as PyTorch's relu gives")
+SOFTMAX_AXIS = "normalized over the wrong axis: every column sums to 1 instead of every row"
+
+
+def optimizer(name, points, make_config, reference, misconceptions=()):
     return GradedFunction(name, f"{name}(w, dw, config)", ("trajectory",), points,
                           lambda rng: optimizer_cases(rng, make_config), reference,
-                          rtol=1e-10, atol=1e-10, driver="optimizer")
+                          rtol=1e-10, atol=1e-10, driver="optimizer", misconceptions=misconceptions)
 
 
 # ------------------------------------------------------------------ schedules
@@ -330,11 +418,15 @@ PROBLEM_SET = ProblemSet(
         GradedFunction("logistic_loss", "logistic_loss(f, y)", ("loss", "grad"), 1,
                        binary_cases, logistic_reference, rtol=1e-6, atol=1e-7),
         GradedFunction("hinge_loss", "hinge_loss(f, y)", ("loss", "grad"), 1,
-                       binary_cases, hinge_reference, rtol=1e-6, atol=1e-7),
+                       binary_cases, hinge_reference, rtol=1e-6, atol=1e-7,
+                       misconceptions=(Misconception("kink_counted_as_sloped", hinge_kink_sloped, HINGE_KINK),)),
         GradedFunction("logsumexp", "logsumexp(scores)", ("lse",), 1, logits_cases, logsumexp_reference,
                        rtol=1e-7, atol=1e-9),
         GradedFunction("softmax", "softmax(scores)", ("probs",), 1, logits_cases, softmax_reference,
-                       rtol=1e-7, atol=1e-12),
+                       rtol=1e-7, atol=1e-12,
+                       misconceptions=(Misconception("over_columns", softmax_over_columns, SOFTMAX_AXIS),
+                                       Misconception("over_columns_row_shift", softmax_over_columns_row_shift,
+                                                     SOFTMAX_AXIS))),
         GradedFunction("softmax_cross_entropy", "softmax_cross_entropy(scores, labels)", ("loss", "grad"), 2,
                        multiclass_cases, softmax_ce_reference, rtol=1e-6, atol=1e-7),
         GradedFunction("multiclass_hinge_loss", "multiclass_hinge_loss(scores, labels, delta)", ("loss", "grad"), 2,
@@ -342,12 +434,24 @@ PROBLEM_SET = ProblemSet(
                        rtol=1e-6, atol=1e-7),
         GradedFunction("least_squares", "least_squares(X, y)", ("w",), 1, least_squares_cases,
                        least_squares_reference, rtol=1e-6, atol=1e-8),
-        optimizer("sgd", 1, sgd_config, sgd_reference),
+        optimizer("sgd", 1, sgd_config, sgd_reference, (
+            Misconception("decoupled_weight_decay", sgd_decoupled_decay,
+                          "decoupled weight decay (the weights shrunk by a factor each step, as in SGDW); "
+                          "torch.optim.SGD adds the decay term to the gradient instead"),)),
         optimizer("sgd_momentum", 2, momentum_config, momentum_reference),
         optimizer("nesterov_momentum", 2, momentum_config, nesterov_reference),
-        optimizer("adagrad", 2, adagrad_config, adagrad_reference),
-        optimizer("rmsprop", 2, rmsprop_config, rmsprop_reference),
-        optimizer("adam", 2, adam_config, adam_reference),
+        optimizer("adagrad", 2, adagrad_config, adagrad_reference, (
+            Misconception("eps_inside_sqrt", adagrad_eps_inside_sqrt, eps_inside_sqrt("torch.optim.Adagrad")),)),
+        optimizer("rmsprop", 2, rmsprop_config, rmsprop_reference, (
+            Misconception("eps_inside_sqrt", rmsprop_eps_inside_sqrt, eps_inside_sqrt("torch.optim.RMSprop")),)),
+        optimizer("adam", 2, adam_config, adam_reference, (
+            Misconception("no_bias_correction", adam_no_bias_correction,
+                          "no bias correction of the moment estimates; torch.optim.Adam corrects both "
+                          "for their start at 0"),
+            Misconception("eps_inside_sqrt", adam_eps_inside_sqrt, eps_inside_sqrt("torch.optim.Adam")),
+            Misconception("decoupled_weight_decay", adam_decoupled_decay,
+                          "decoupled weight decay (AdamW); torch.optim.Adam adds the decay term to the "
+                          "gradient instead"),)),
         GradedFunction("learning_rate_schedule", "learning_rate_schedule(kind, T, hyper)", ("eta",), 2,
                        schedule_cases, schedule_reference, rtol=1e-10, atol=1e-12),
         GradedFunction("train_softmax_regression",

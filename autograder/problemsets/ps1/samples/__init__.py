@@ -43,6 +43,17 @@ MUTANTS = {
 
 ALTERNATIVES = {
     "predict": [
+        ("%%time on the first line of the cell (the body runs as Python)", '''%%time
+def predict(X, w, b):
+    scores = X @ w + b
+    return np.where(scores >= 0, 1.0, -1.0)
+'''),
+        ("%%capture, and display() of a value", '''%%capture shown
+def predict(X, w, b):
+    scores = X @ w + b
+    display(scores[:3])
+    return np.where(scores >= 0, 1.0, -1.0)
+'''),
         ("loops, int labels", '''def predict(X, w, b):
     labels = []
     for x in X:
@@ -67,6 +78,22 @@ ALTERNATIVES = {
 '''),
     ],
     "train_perceptron": [
+        ("a later cell that reuses the name predict for a one-example helper", '''def predict(x, w, b):
+    """One example: the graded predict(X, w, b) was captured right after its own cell."""
+    return 1.0 if x @ w + b >= 0 else -1.0
+
+def train_perceptron(X, y, max_epochs):
+    w, b, mistakes = np.zeros(X.shape[1]), 0.0, 0
+    for epoch in range(max_epochs):
+        made = 0
+        for x_i, y_i in zip(X, y):
+            if predict(x_i, w, b) != y_i or x_i @ w + b == 0:
+                w, b, made = w + y_i * x_i, b + y_i, made + 1
+        mistakes += made
+        if made == 0:
+            return w, b, mistakes, True
+    return w, b, mistakes, False
+'''),
         ("while loop, float32 weights, helpers at top level", '''EPOCH_LIMIT_MESSAGE = "stopped"
 
 def is_mistake(w, b, x, y):

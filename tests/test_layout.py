@@ -1,0 +1,212 @@
+"""The trust boundary is the layout, and a problem set is a folder.
+
+- ``autograder/sandbox/`` (and every problem set's ``drivers.py``) runs inside the sandbox: it
+  imports the standard library and NumPy only, nothing from the trusted side.
+- The trusted side never imports ``autograder/sandbox/`` (it copies that folder into each job).
+  The one exception is ``visible.py``, which runs in the student's own kernel.
+- A new problem set needs nothing outside its folder: a throw-away one, added to a copy of the
+  package, is released and graded through the real CLI.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import autograder
+from autograder import samples
+
+PACKAGE = Path(autograder.__file__).resolve().parent
+STUDENT_SIDE = {"visible.py"}
+
+
+def imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
+
+
+def sandbox_files() -> list[Path]:
+    return sorted((PACKAGE / "sandbox").glob("*.py")) + sorted((PACKAGE / "problemsets").glob("*/drivers.py"))
+
+
+@pytest.mark.parametrize("path", sandbox_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_sandbox_code_imports_only_the_standard_library_and_numpy(path):
+    for module in imports_of(path):
+        top = module.split(".")[0]
+        assert top == "numpy" or top in sys.stdlib_module_names, f"{path.name} imports {module}"
+
+
+def test_the_trusted_side_imports_nothing_from_the_sandbox_folder():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "sandbox" or path.name == "drivers.py" or str(relative) in STUDENT_SIDE:
+            continue
+        offenders += [f"{relative}: {m}" for m in imports_of(path) if m.startswith("autograder.sandbox")]
+    assert offenders == []
+
+
+def test_the_runner_copies_the_whole_sandbox_folder(template):
+    from autograder.grading import runner
+
+    copied = set(runner.SANDBOX_FILES)
+    present = {p.name for p in (PACKAGE / "sandbox").glob("*.py") if p.name != "__init__.py"}
+    assert copied == present, "every sandbox module must travel with the job"
+
+
+def test_samples_are_not_installed_for_students(tmp_path, repo):
+    """The planted bugs and alternatives hold full solutions: the wheel leaves them out."""
+    source = tmp_path / "source"  # setuptools builds in the source folder: build a copy, not the checkout
+    source.mkdir()
+    shutil.copy(repo / "pyproject.toml", source / "pyproject.toml")
+    shutil.copytree(PACKAGE, source / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path / "wheel"), str(source)], capture_output=True, text=True, timeout=600,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    import zipfile
+
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith("problemsets/ps1/__init__.py") for n in names)
+    assert any(n.endswith("problemsets/ps2/drivers.py") for n in names)
+    assert any(n.endswith("sandbox/child.py") for n in names)
+    assert not [n for n in names if "/samples/" in n], "planted bugs and alternatives must not ship"
+
+
+# ---------------------------------------------------------------- a throw-away problem set
+REGISTRY = '''
+"""A throw-away problem set: one graded function, graded through a driver that calls two student functions."""
+import torch
+
+from autograder.registry import Case, GradedFunction, ProblemSet
+
+
+def cases(rng):
+    return [Case(f"x of shape {(n, d)}, W of shape {(d, m)}",
+                 (rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=(n, m))))
+            for n, d, m in [(4, 3, 2), (1, 5, 3), (6, 2, 4), (3, 3, 3)]]
+
+
+def reference(x, W, dout):
+    x, W = x.clone().requires_grad_(True), W.clone().requires_grad_(True)
+    return torch.autograd.grad(torch.relu(x @ W), (x, W), dout)
+
+
+PROBLEM_SET = ProblemSet("ps99", "A throw-away problem set", (
+    GradedFunction("relu_layer_backward", "relu_layer_backward(dout, cache)", ("dx", "dW"), 2, cases, reference,
+                   rtol=1e-9, atol=1e-12, driver="forward_then_backward", time_limit_s=7.0),
+))
+'''
+
+DRIVERS = '''
+"""The student's forward feeds the student's backward, inside the sandbox."""
+
+
+def forward_then_backward(namespace, name, args):
+    x, W, dout = args
+    out, cache = namespace["relu_layer_forward"](x, W)
+    return namespace[name](dout, cache)
+
+
+DRIVERS = {"forward_then_backward": forward_then_backward}
+'''
+
+FORWARD = '''def relu_layer_forward(x, W):
+    """out = max(0, x W); returns (out, cache)."""
+    ### BEGIN SOLUTION
+    out = np.maximum(0.0, x @ W)
+    return out, (x, W, out)
+    ### END SOLUTION
+'''
+
+BACKWARD = '''def relu_layer_backward(dout, cache):
+    """Gradients of the loss with respect to x and W; returns (dx, dW)."""
+    ### BEGIN SOLUTION
+    x, W, out = cache
+    dpre = dout * (out > 0)
+    return dpre @ W.T, x.T @ dpre
+    ### END SOLUTION
+'''
+
+
+def master_notebook():
+    def meta(grade_id, **flags):
+        base = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": False,
+                "task": False}
+        return {"nbgrader": {**base, **flags}}
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np", metadata=meta("setup", locked=True)),
+        nbformat.v4.new_code_cell(FORWARD, metadata=meta("relu_layer_forward", solution=True)),
+        nbformat.v4.new_code_cell(BACKWARD, metadata=meta("relu_layer_backward", solution=True)),
+        nbformat.v4.new_code_cell('from autograder.visible import check\n'
+                                  'check("ps99", "relu_layer_backward", relu_layer_backward)',
+                                  metadata=meta("test_relu_layer_backward", grade=True, locked=True, points=1)),
+    ]
+    return nb
+
+
+def test_a_new_problem_set_is_one_folder(tmp_path, repo):
+    package_copy = tmp_path / "package"
+    shutil.copytree(PACKAGE, package_copy / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    folder = package_copy / "autograder" / "problemsets" / "ps99"
+    folder.mkdir()
+    (folder / "__init__.py").write_text(textwrap.dedent(REGISTRY))
+    (folder / "drivers.py").write_text(textwrap.dedent(DRIVERS))
+    # nothing else differs from the package
+    diff = subprocess.run(["diff", "-rq", "-x", "__pycache__", str(PACKAGE), str(package_copy / "autograder")],
+                          capture_output=True, text=True)
+    assert diff.stdout.strip() == f"Only in {package_copy / 'autograder' / 'problemsets'}: ps99"
+
+    course = tmp_path / "course"
+    (course / "solutions" / "ps99").mkdir(parents=True)
+    shutil.copy(repo / "nbgrader_config.py", course / "nbgrader_config.py")
+    nbformat.write(master_notebook(), course / "solutions" / "ps99" / "ps99.ipynb")
+    env = {**os.environ, "PYTHONPATH": str(package_copy)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=course, capture_output=True,
+                              text=True, timeout=600, env=env)
+
+    run = cli("release", "ps99")
+    assert run.returncode == 0, run.stdout + run.stderr
+    release = nbformat.read(course / "assignments" / "ps99" / "ps99.ipynb", as_version=4)
+    test_cell = next(c for c in release.cells if c.metadata["nbgrader"]["grade_id"] == "test_relu_layer_backward")
+    # the points (2) and the time budget (7 s) come from the registry, not from the master's metadata (1)
+    assert test_cell.metadata["nbgrader"]["points"] == 2 and "time budget 7 s" in test_cell.source
+
+    master = nbformat.read(course / "solutions" / "ps99" / "ps99.ipynb", as_version=4)
+    submissions = {
+        "full": samples.full_solution(master, release),
+        "blank": release,
+        "bug_in_backward": samples.fill(release, {**samples.solution_sources(master), "relu_layer_backward":
+                                                  samples.solution_sources(master)["relu_layer_backward"]
+                                                  .replace("dpre @ W.T", "dout @ W.T")}),
+        "bug_in_forward": samples.fill(release, {**samples.solution_sources(master), "relu_layer_forward":
+                                                 samples.solution_sources(master)["relu_layer_forward"]
+                                                 .replace("np.maximum(0.0, x @ W)", "np.abs(x @ W)")}),
+    }
+    for student, nb in submissions.items():
+        path = course / "submitted" / student / "ps99" / "ps99.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+    run = cli("autograde", "ps99")
+    assert run.returncode == 0, run.stdout + run.stderr
+    scores = {line.split()[0]: line.split()[-1] for line in run.stdout.splitlines()
+              if line.split() and line.split()[0] in submissions}
+    assert scores == {"full": "2", "blank": "0", "bug_in_backward": "0", "bug_in_forward": "0"}, run.stdout
