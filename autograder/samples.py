@@ -3,7 +3,9 @@
 A *mutant* is the master's solution of one function with one planted bug, written as
 (description, text in the master, replacement); it must lose that function's points
 and only those. An *alternative* is a different but correct implementation (loops
-instead of vectorized code, float32 arithmetic); it must keep full marks.
+instead of vectorized code, float32 arithmetic); it must keep full marks. Both live in
+each problem set's own folder, ``autograder/problemsets/<ps>/samples/``, which is not
+installed for students.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import importlib
 import nbformat
 
 from autograder.notebooks import fill, full_solution, solution_sources  # noqa: F401 (re-exported for tests)
+
 
 def mutants(problem_set: str) -> dict[str, list[tuple[str, str, str]]]:
     """{function: [(description, text in the master, replacement), ...]} of a problem set."""

@@ -265,8 +265,7 @@ SIGN_OF_ZERO = "a score of exactly 0 given the sign 0 (NumPy's sign); the percep
 ZERO_AS_NEGATIVE = "a score of exactly 0 predicted as -1; the perceptron's convention is sign(0) = +1"
 ON_HYPERPLANE = ("a point exactly on the hyperplane (score 0) treated as correctly classified; "
                  "the perceptron counts it as a mistake")
-HINGE_KINK = ("the hinge's kink (margin exactly 1) counted as sloped; "
-              "the subgradient there is 0, as PyTorch's relu gives")
+HINGE_KINK = "the hinge's kink (margin exactly 1) counted as sloped; the subgradient there is 0"
 
 
 PROBLEM_SET = ProblemSet(

@@ -316,12 +316,10 @@ def adam_decoupled_decay(w0, grads, c):
         p, lr=c["learning_rate"], betas=(c["beta1"], c["beta2"]), eps=c["eps"], weight_decay=c["weight_decay"]))
 
 
-def eps_inside_sqrt(optimizer_name):
-    return f"eps added inside the square root; {optimizer_name} adds it after the square root"
-
-
-HINGE_KINK = ("the hinge's kink (margin exactly 1) counted as sloped; "
-              "the subgradient there is 0, as PyTorch's relu gives")
+# the explanations name the convention only (like every feedback message, they never mention torch)
+EPS_INSIDE_SQRT = "eps added inside the square root instead of after it"
+DECOUPLED_DECAY = "decoupled weight decay ({}) instead of the decay term added to the gradient"
+HINGE_KINK = "the hinge's kink (margin exactly 1) counted as sloped; the subgradient there is 0"
 SOFTMAX_AXIS = "normalized over the wrong axis: every column sums to 1 instead of every row"
 
 
@@ -436,22 +434,18 @@ PROBLEM_SET = ProblemSet(
                        least_squares_reference, rtol=1e-6, atol=1e-8),
         optimizer("sgd", 1, sgd_config, sgd_reference, (
             Misconception("decoupled_weight_decay", sgd_decoupled_decay,
-                          "decoupled weight decay (the weights shrunk by a factor each step, as in SGDW); "
-                          "torch.optim.SGD adds the decay term to the gradient instead"),)),
+                          DECOUPLED_DECAY.format("the weights shrunk by a factor each step, as in SGDW")),)),
         optimizer("sgd_momentum", 2, momentum_config, momentum_reference),
         optimizer("nesterov_momentum", 2, momentum_config, nesterov_reference),
         optimizer("adagrad", 2, adagrad_config, adagrad_reference, (
-            Misconception("eps_inside_sqrt", adagrad_eps_inside_sqrt, eps_inside_sqrt("torch.optim.Adagrad")),)),
+            Misconception("eps_inside_sqrt", adagrad_eps_inside_sqrt, EPS_INSIDE_SQRT),)),
         optimizer("rmsprop", 2, rmsprop_config, rmsprop_reference, (
-            Misconception("eps_inside_sqrt", rmsprop_eps_inside_sqrt, eps_inside_sqrt("torch.optim.RMSprop")),)),
+            Misconception("eps_inside_sqrt", rmsprop_eps_inside_sqrt, EPS_INSIDE_SQRT),)),
         optimizer("adam", 2, adam_config, adam_reference, (
             Misconception("no_bias_correction", adam_no_bias_correction,
-                          "no bias correction of the moment estimates; torch.optim.Adam corrects both "
-                          "for their start at 0"),
-            Misconception("eps_inside_sqrt", adam_eps_inside_sqrt, eps_inside_sqrt("torch.optim.Adam")),
-            Misconception("decoupled_weight_decay", adam_decoupled_decay,
-                          "decoupled weight decay (AdamW); torch.optim.Adam adds the decay term to the "
-                          "gradient instead"),)),
+                          "the moment estimates used without bias correction"),
+            Misconception("eps_inside_sqrt", adam_eps_inside_sqrt, EPS_INSIDE_SQRT),
+            Misconception("decoupled_weight_decay", adam_decoupled_decay, DECOUPLED_DECAY.format("AdamW")),)),
         GradedFunction("learning_rate_schedule", "learning_rate_schedule(kind, T, hyper)", ("eta",), 2,
                        schedule_cases, schedule_reference, rtol=1e-10, atol=1e-12),
         GradedFunction("train_softmax_regression",
