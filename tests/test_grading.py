@@ -190,3 +190,17 @@ def test_selfcheck_sweeps_the_visible_and_fresh_seeds(template, tmp_path):
     seeds = run.stdout.split("seeds ", 1)[1].split(" (repeat")[0].split(", ")
     assert len(seeds) == 3 and seeds[0] == str(VISIBLE_SEED) and len(set(seeds)) == 3
     assert run.stdout.count("planted bugs") == 3
+
+
+def test_a_forbidden_import_is_located_in_the_feedback(notebooks):
+    """A copied check(...) at the end of a solution cell breaks the NumPy-only rule; the feedback says where."""
+    master, release = notebooks[PS]
+    source = samples.solution_sources(master)["predict"]
+    copied = source + '\nfrom autograder.visible import check\ncheck("ps1", "predict", predict)\n'
+    inside = source.replace("    scores = X @ w + b", "    import torch\n    scores = X @ w + b")
+    with Grader(get_problem_set(PS), fresh_seed()) as grader:
+        for variant, where in ((copied, "at the top level of the cell"), (inside, "inside predict")):
+            result = grader.grade(program_cells(master, samples.with_alternative(master, release, "predict", variant)),
+                                  only=["predict"])
+            message = " ".join(result.functions["predict"].messages)
+            assert not result.functions["predict"].passed and where in message and "NumPy only" in message, message
