@@ -310,6 +310,17 @@ class Grader:
         for i in wanted:
             if functions[i].name in unfit:
                 outcomes[i] = unfit[functions[i].name]
+                continue
+            # the NumPy-only rule, checked on the source before anything runs: a function that breaks it
+            # is not called (its cell still runs, for the helpers it may define)
+            source = "\n".join(c.source for c in runnable if c.id == functions[i].name)
+            try:
+                banned = untrusted.scan_imports(source, self.limits.allowed_modules)
+            except untrusted.Untrusted as error:
+                outcomes[i] = str(error)
+                continue
+            if banned:
+                outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
         log_tail = ""
         try:
             remaining = [i for i in wanted if i not in outcomes]
@@ -332,15 +343,6 @@ class Grader:
                 remaining = [i for i in remaining if i not in outcomes]
         finally:
             shutil.rmtree(job, ignore_errors=True)
-        for i in wanted:
-            source = "\n".join(c.source for c in runnable if c.id == functions[i].name)
-            try:
-                banned = untrusted.scan_imports(source, self.limits.allowed_modules)
-            except untrusted.Untrusted as error:
-                outcomes[i] = str(error)
-                continue
-            if banned:
-                outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
         return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
                 "wanted": wanted, "seconds": time.perf_counter() - started}
 
