@@ -434,7 +434,7 @@ PROBLEM_SET = ProblemSet(
                        least_squares_reference, rtol=1e-6, atol=1e-8),
         optimizer("sgd", 1, sgd_config, sgd_reference, (
             Misconception("decoupled_weight_decay", sgd_decoupled_decay,
-                          DECOUPLED_DECAY.format("the weights shrunk by a factor each step, as in SGDW")),)),
+                          DECOUPLED_DECAY.format("SGDW: the weights shrunk by a factor each step")),)),
         optimizer("sgd_momentum", 2, momentum_config, momentum_reference),
         optimizer("nesterov_momentum", 2, momentum_config, nesterov_reference),
         optimizer("adagrad", 2, adagrad_config, adagrad_reference, (
