@@ -326,7 +326,8 @@ SOFTMAX_AXIS = "normalized over the wrong axis: every column sums to 1 instead o
 def optimizer(name, points, make_config, reference, misconceptions=()):
     return GradedFunction(name, f"{name}(w, dw, config)", ("trajectory",), points,
                           lambda rng: optimizer_cases(rng, make_config), reference,
-                          rtol=1e-10, atol=1e-10, driver="optimizer", misconceptions=misconceptions)
+                          rtol=1e-10, atol=1e-10, driver="optimizer", misconceptions=misconceptions,
+                          memory_mb=512, cpu_s=30)  # 100 steps on small arrays: far less than a training loop
 
 
 # ------------------------------------------------------------------ schedules
@@ -451,6 +452,6 @@ PROBLEM_SET = ProblemSet(
         GradedFunction("train_softmax_regression",
                        "train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed)",
                        ("W", "b"), 3, softmax_regression_cases, None, check=softmax_regression_check,
-                       time_limit_s=60.0),
+                       time_limit_s=60.0, cpu_s=120, memory_mb=1024),
     ),
 )
