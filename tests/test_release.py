@@ -1,12 +1,8 @@
 """assignments/ is exactly what nbgrader generates from solutions/ (never edited by hand)."""
-import subprocess
-import sys
-
 import nbformat
 import pytest
 
 from autograder.registry import PROBLEM_SET_NAMES
-from conftest import make_course
 
 
 def _strip(nb):
@@ -15,13 +11,10 @@ def _strip(nb):
 
 
 @pytest.fixture(scope="module")
-def fresh_release(tmp_path_factory):
-    root = make_course(tmp_path_factory.mktemp("release"))
-    for name in PROBLEM_SET_NAMES:
-        run = subprocess.run([sys.executable, "-m", "autograder", "release", name], cwd=root,
-                             capture_output=True, text=True, timeout=300)
-        assert run.returncode == 0, run.stderr
-    return root
+def fresh_release(template):
+    """The test run's template course: every problem set released from the masters with
+    `python -m autograder release` (see conftest.py)."""
+    return template
 
 
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
