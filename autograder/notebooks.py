@@ -20,7 +20,7 @@ from autograder.grading.runner import Cell, SubmissionResult
 
 MAX_NOTEBOOK_BYTES = 20 * 2 ** 20
 SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
-MAX_CELL_CHARS = 1_000_000  # a solution cell's source
+MAX_CELL_CHARS = 200_000  # a solution cell's source (the import scan and the IPython transform cost memory in proportion)
 BODY_MAGICS = {"time", "timeit", "capture", "prun", "memit"}  # cell magics whose body is plain Python
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 

@@ -4,10 +4,17 @@
 function's solution cell. Each keeps the function wrong (or missing), so a fair grader
 gives it 0 points. Built on the untouched release, an attack must score no more than the
 release (0); built on the full solution, the attacks that leave the process alive must
-not cost the other functions their points. ``{course}`` and ``{port}`` in a source are
-replaced by the course folder and a port on which the test listens.
+not cost the other functions their points. In a source, ``{course}`` is replaced by the
+course folder, ``{port}`` by a port on which the test listens, ``{site}`` by the grading
+interpreter's site-packages folder (where PyTorch is) and ``{repo}`` by the folder that
+holds the ``autograder`` package.
 
-``NOTEBOOK_ATTACKS`` change the notebook's structure or are not notebooks at all.
+Several attacks target the trusted side rather than the score: they forge the progress
+pipe, or make the sandbox write results (cells.json, result_<i>.json/.npz) or sources that
+are hostile to a parser; before the bounded readers and the one-way deadlines, each of
+them crashed the grader, stalled it or blew up its memory.
+
+``NOTEBOOK_ATTACKS`` change the notebook's structure; ``FILE_ATTACKS`` are not notebooks at all.
 """
 import copy
 import json
@@ -94,17 +101,26 @@ def predict(X, w, b):
     "object_array": ("predict", '''def predict(X, w, b):
     return np.array([object()] * len(X))
 '''),
+    # copies the master's solution (scores if the master is readable) and leaks its text in the
+    # cell's error, which the autograded (feedback) notebook shows
     "read_master": ("predict", '''import json
-def predict(X, w, b):
+def master_predict():
     cells = json.load(open("{course}/solutions/ps1/ps1.ipynb"))["cells"]
-    source = next("".join(c["source"]) for c in cells
-                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "predict")
+    return next("".join(c["source"]) for c in cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "predict")
+
+def predict(X, w, b):
     scope = {"np": np}
-    exec(source, scope)
+    exec(master_predict(), scope)
     return scope["predict"](X, w, b)
+
+raise RuntimeError("LEAKED " + master_predict())
 '''),
-    "read_gradebook": ("predict", WRONG_PREDICT + '''
-leaked = open("{course}/gradebook.db", "rb").read(100)
+    # leaks the gradebook's first bytes into the feedback (the error message of every case)
+    "read_gradebook": ("predict", '''def predict(X, w, b):
+    with open("{course}/gradebook.db", "rb") as f:
+        data = f.read(64)
+    raise RuntimeError("LEAKED " + data.hex())
 '''),
     "write_gradebook": ("predict", WRONG_PREDICT + '''
 try:
@@ -159,12 +175,23 @@ if os.fork() == 0:
     import torch
     return torch.sign(torch.as_tensor(X) @ torch.as_tensor(w) + b).numpy()
 '''),
+    # the real site-packages (PyTorch) and the grader's own package, imported at the top level of the
+    # cell (the sandbox checks imports only while a graded function runs) under names built at run
+    # time (the static scan sees constant names only): only the sandbox's view of the files stops it
     "hidden_import": ("predict", '''import sys
+sys.path.append("{site}")
+sys.path.append("{repo}")
+try:
+    torch = __import__("to" + "rch")
+    reference = __import__("auto" + "grader.problemsets.ps1", fromlist=["x"]).predict_reference
+    failure = None
+except Exception as error:
+    failure = repr(error)
+
 def predict(X, w, b):
-    sys.path.append("{course}/.venv/lib/python3.11/site-packages")
-    sys.path.append("{course}")
-    reference = __import__("autograder.problemsets.ps1", fromlist=["x"]).predict_reference
-    return reference(X, w, b)
+    if failure is not None:
+        raise RuntimeError("hidden import failed: " + failure)
+    return reference(torch.as_tensor(X), torch.as_tensor(w), b).numpy()
 '''),
     "system_exit_at_top_level": ("predict", WRONG_PREDICT + '''
 raise SystemExit(0)
@@ -180,6 +207,75 @@ def predict(X, w, b):
     "huge_return": ("predict", '''def predict(X, w, b):
     return np.zeros((8000, 8000))
 '''),
+    # forges progress lines: "S 0" restarted predict's clock on every line before the deadlines
+    # became one-way (then predict ran for 25 s, with its budget at 6 s); the other lines are
+    # starts and ends the runner must refuse while predict runs
+    "deadline_forgery": ("predict", '''import json, os, time
+def predict(X, w, b):
+    with open("job.json") as f:
+        fd = json.load(f)["progress_fd"]
+    end = time.monotonic() + 25
+    while time.monotonic() < end:
+        for line in (b"S 0\\n", b"S 00\\n", b"D 1\\nS 0\\n", b"S 6\\nD 6\\n", b"S 0 \\nS -1\\n"):
+            try:
+                os.write(fd, line)
+            except OSError:
+                pass
+        time.sleep(0.5)
+    return -np.ones(len(X))
+'''),
+    # claims, while predict still runs, that predict is done and the next functions have started: each
+    # forged start used to be accepted, stretching the process to its cap and blaming functions that
+    # never ran ("timed out" in every one of them) on every fresh process.
+    "forge_ahead": ("predict", '''import json, os, time
+def predict(X, w, b):
+    with open("job.json") as f:
+        fd = json.load(f)["progress_fd"]
+    end = time.monotonic() + 25
+    step = 1
+    while time.monotonic() < end:
+        for line in (f"D 0\\nS {step}\\n".encode(), f"S {step}\\n".encode()):
+            try:
+                os.write(fd, line)
+            except OSError:
+                pass
+        step = step % 5 + 1
+        time.sleep(0.5)
+    return -np.ones(len(X))
+'''),
+    # the child writes cells.json and result_<i>.json with json.dump: 200 000 nested brackets made
+    # json.loads raise RecursionError in the trusted process. Only predict's results and the cells'
+    # errors are poisoned, so the other functions must still be graded.
+    "deep_cells_json": ("predict", WRONG_PREDICT + '''
+import json, os
+real_dump = json.dump
+def deep_dump(obj, fp, *args, **kwargs):
+    if os.path.basename(str(getattr(fp, "name", ""))) in ("cells.json", "result_0.json"):
+        fp.write("[" * 200000 + "]" * 200000)
+    else:
+        real_dump(obj, fp, *args, **kwargs)
+json.dump = deep_dump
+'''),
+    # predict's results saved compressed: a 400 MB array in a file of about 400 kB, which the
+    # trusted process used to unpack in full (np.load). Only result_0.npz is compressed.
+    "npz_bomb": ("predict", '''import os
+real_savez = np.savez
+def savez(file, *args, **kwargs):
+    if os.path.basename(str(file)) == "result_0.npz":
+        return np.savez_compressed(file, *args, **kwargs)
+    return real_savez(file, *args, **kwargs)
+np.savez = savez
+calls = []
+def predict(X, w, b):
+    calls.append(1)
+    if len(calls) == 1:
+        return np.zeros((10000, 5000))
+    return -np.ones(len(X))
+'''),
+    # valid Python that the static import scan could not parse: RecursionError and MemoryError
+    # ("parser stack overflowed") were raised in the trusted process
+    "import_scan_recursion": ("predict", "1+" * 200000 + "1"),
+    "import_scan_memory": ("predict", "-" * 100000 + "1"),
 }
 
 
@@ -243,6 +339,19 @@ def _duplicate_ids(nb):
     return nb
 
 
+DEEP = "[" * 100000 + "]" * 100000
+_DEEP_MARK = "@deeply-nested@"
+
+
+def _deeply_nested(nb):
+    """One metadata value nested 100 000 levels deep (json.loads raised RecursionError on it).
+    ``notebook_attack`` writes the brackets in place of the mark: json.dumps cannot."""
+    test_cell = next(c for c in nb["cells"]
+                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_predict")
+    test_cell["metadata"]["nbgrader"]["points"] = _DEEP_MARK
+    return nb
+
+
 NOTEBOOK_ATTACKS = {
     "deleted_test_cells": _delete_tests,
     "blanked_test_cells": _blank_tests,
@@ -252,6 +361,7 @@ NOTEBOOK_ATTACKS = {
     "missing_kernelspec": _bad_kernel,
     "faked_test_outputs": _fake_outputs,
     "duplicate_grade_ids": _duplicate_ids,
+    "deeply_nested_notebook": _deeply_nested,
 }
 
 FILE_ATTACKS = {
@@ -266,4 +376,4 @@ FILE_ATTACKS = {
 def notebook_attack(release_nb, name):
     """The release with one structural attack applied, as bytes."""
     nb = json.loads(json.dumps(release_nb))
-    return json.dumps(NOTEBOOK_ATTACKS[name](nb)).encode()
+    return json.dumps(NOTEBOOK_ATTACKS[name](nb)).replace(json.dumps(_DEEP_MARK), DEEP).encode()

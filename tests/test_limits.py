@@ -21,15 +21,19 @@ def test_deadlines_only_shrink():
     assert not clock.start(1, now=1.0), "functions start in order"
     assert clock.start(0, now=2.0) and clock.deadline == 7.0
     assert not clock.start(0, now=6.0), "a start is accepted once"
+    assert not clock.start(1, now=6.0), "no function starts while another is still running"
     assert clock.deadline == 7.0
     assert not clock.done(1) and clock.done(0)
     assert clock.start(1, now=20.0) and clock.deadline == 22.0, "never past setup + the sum of the budgets"
-    assert clock.start(2, now=21.0) and clock.deadline == 22.0
+    assert clock.done(1) and clock.start(2, now=21.0) and clock.deadline == 22.0
     assert not clock.start(2, now=21.5) and not clock.start(0, now=21.5)
     # however many progress lines arrive, nothing moves the deadline past the cap
     for index in [0, 1, 2] * 100:
         clock.start(index, now=21.9)
     assert clock.deadline <= clock.cap == 22.0
+    # a later process of the same submission never gets past the submission's own cap
+    again = Deadlines(setup_s=10.0, budgets=budgets, run=[1, 2], now=20.0, cap=22.0)
+    assert again.cap == 22.0 and again.deadline == 22.0
 
 
 def greedy(source_body: str, name: str = "predict") -> str:

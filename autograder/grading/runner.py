@@ -45,6 +45,7 @@ MAX_RESULT_BYTES = 16 * 2 ** 20    # one function's results (JSON or arrays), re
 MAX_CELLS_BYTES = 2 ** 20          # the cells' error report
 MAX_PROGRESS_BYTES = 2 ** 20       # progress lines from one process
 LOG_TAIL_BYTES = 4000
+MIN_PROCESS_S = 1.0                # a fresh process is started only with at least this much of the submission's time left
 EXIT_GRACE_S = 2.0
 
 
@@ -183,19 +184,23 @@ class Deadlines:
     """The wall-clock budget of one sandboxed process, decided here and only ever shortened.
 
     ``run`` is the order in which the child must start the functions; each start is accepted
-    once, in that order. The whole process is capped at ``setup_s`` plus the budgets of the
-    functions it runs."""
+    once, in that order, and only after the previous function is done. The process is capped
+    at ``setup_s`` plus the budgets of the functions it runs, and never past ``cap``, the
+    submission's own cap across all the processes that grade it."""
 
-    def __init__(self, setup_s: float, budgets: dict[int, float], run: list[int], now: float):
+    def __init__(self, setup_s: float, budgets: dict[int, float], run: list[int], now: float,
+                 cap: float | None = None):
         self.budgets, self.order = budgets, list(run)
         self.cap = now + setup_s + sum(budgets[i] for i in run)
+        if cap is not None:  # the submission's own cap, shared by every process that grades it
+            self.cap = min(self.cap, cap)
         self.deadline, self.budget = min(now + setup_s, self.cap), setup_s
         self.started = 0      # how many functions have started
         self.current: int | None = None
 
     def start(self, index: int, now: float) -> bool:
-        if self.started >= len(self.order) or index != self.order[self.started]:
-            return False
+        if self.current is not None or self.started >= len(self.order) or index != self.order[self.started]:
+            return False  # out of order, a second time, or while another function is still running
         self.started += 1
         self.current = index
         self.budget = self.budgets[index]
@@ -322,10 +327,20 @@ class Grader:
             if banned:
                 outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
         log_tail = ""
+        remaining = [i for i in wanted if i not in outcomes]
+        # the whole submission, however many fresh processes it takes: setup plus its functions' budgets
+        cap = time.monotonic() + self.limits.setup_s + sum(self.time_limit(functions[i]) for i in remaining)
+        first = True
         try:
-            remaining = [i for i in wanted if i not in outcomes]
             while remaining:
-                state = self._run_child(job, runnable, remaining)
+                if cap - time.monotonic() < MIN_PROCESS_S:
+                    reason = "used the whole time budget of the submission (setup plus its functions' budgets)"
+                    notes.append(f"Your notebook {reason}; the functions after that were not graded.")
+                    for index in remaining:
+                        outcomes[index] = f"not graded: the submission {reason}"
+                    break
+                state = self._run_child(job, runnable, remaining, cap, first)
+                first = False
                 log_tail = state["log_tail"]
                 cell_errors.update(state["cell_errors"])
                 for index in state["done"]:
@@ -379,7 +394,8 @@ class Grader:
             "run": run,
         }
 
-    def _run_child(self, job: Path, cells: list[Cell], run: list[int]) -> dict:
+    def _run_child(self, job: Path, cells: list[Cell], run: list[int], cap: float | None = None,
+                   first: bool = True) -> dict:
         for stale in job.iterdir():
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
@@ -402,7 +418,7 @@ class Grader:
             )
         os.close(write_fd)
         budgets = {i: self.time_limit(self.problem_set.functions[i]) for i in run}
-        clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic())
+        clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic(), cap)
         state = {"booted": False, "cell": None, "reached_functions": False, "done": []}
         timed_out = None
         buffer, received = b"", 0
@@ -435,7 +451,8 @@ class Grader:
         except untrusted.Untrusted:
             log_tail = ""
         state["log_tail"] = log_tail
-        if not state["booted"]:
+        if not state["booted"] and not (timed_out is not None and not first and clock.deadline >= clock.cap):
+            # (a later process that the submission's own cap cut short is the submission's doing)
             reason = death_reason(returncode, timed_out, log_tail)
             raise GraderFault(f"the sandboxed Python {reason} before any notebook code ran "
                               f"(isolation: {self.isolation.mode})", log_tail)

@@ -26,6 +26,8 @@ import zipfile
 import numpy as np
 
 MAX_JSON_DEPTH = 64
+MAX_JSON_NODES = 2_000_000      # values in one JSON text (a result file of 16 MiB holds far fewer in practice)
+MAX_NOTEBOOK_NODES = 500_000    # values in a notebook: tens of thousands of cells' worth
 
 _MIB = 1 << 20
 _NPY_MEMBER = re.compile(r"([A-Za-z0-9_]{1,64})\.npy")
@@ -110,10 +112,18 @@ def check_json_depth(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
 
 def _json_depth(raw: bytes, max_depth: int) -> int:
     """Deepest nesting of brackets outside string literals (0 when it cannot exceed ``max_depth``)."""
+    return _json_shape(raw, max_depth, None)[0]
+
+
+def _json_shape(raw: bytes, max_depth: int, max_nodes: int | None) -> tuple[int, int]:
+    """(deepest nesting, number of values) of the JSON text, counting brackets and commas outside
+    string literals; (0, 0) for a figure that cannot exceed its limit anyway."""
     data = np.frombuffer(raw, dtype=np.uint8)
     opens = (data == ord("[")) | (data == ord("{"))
-    if np.count_nonzero(opens) <= max_depth:
-        return 0
+    commas = data == ord(",")
+    n_opens = int(np.count_nonzero(opens))
+    if n_opens <= max_depth and (max_nodes is None or n_opens + int(np.count_nonzero(commas)) + 1 <= max_nodes):
+        return 0, 0
     closes = (data == ord("]")) | (data == ord("}"))
     quotes = data == ord('"')
     # a quote right after an odd-length run of backslashes is escaped: part of a string
@@ -125,12 +135,13 @@ def _json_depth(raw: bytes, max_depth: int) -> int:
         escaped = run_ends[(run_ends - run_starts) % 2 == 0] + 1
         quotes[escaped[escaped < data.size]] = False
     outside = np.bitwise_xor.accumulate(quotes.view(np.uint8)) == 0
+    nodes = int(np.count_nonzero((opens | commas) & outside)) + 1
     steps = (opens.view(np.int8) - closes.view(np.int8)) * outside.view(np.int8)
     steps = steps[steps != 0]  # only the brackets, usually far fewer than the bytes
-    return int(np.cumsum(steps, dtype=np.int32).max()) if steps.size else 0
+    return (int(np.cumsum(steps, dtype=np.int32).max()) if steps.size else 0), nodes
 
 
-def _parse_json(raw, name: str, max_bytes: int, max_depth: int,
+def _parse_json(raw, name: str, max_bytes: int, max_depth: int, max_nodes: int = MAX_JSON_NODES,
                 not_text: str = "is not valid UTF-8", invalid_hint: str = ""):
     """``json.loads`` of ``raw`` behind size, UTF-8 and depth checks; messages start with ``name``."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
@@ -143,11 +154,14 @@ def _parse_json(raw, name: str, max_bytes: int, max_depth: int,
     except UnicodeDecodeError:
         raise Untrusted(f"{name} {not_text}") from None
     try:
-        too_deep = _json_depth(raw, max_depth) > max_depth
+        depth, nodes = _json_shape(raw, max_depth, max_nodes)
     except Exception:  # e.g. MemoryError
         raise Untrusted(f"{name} could not be checked") from None
-    if too_deep:
+    if depth > max_depth:
         raise Untrusted(f"{name} nests more than {max_depth} levels of lists or objects")
+    if nodes > max_nodes:
+        # millions of tiny values would cost gigabytes once parsed, whatever the file's size
+        raise Untrusted(f"{name} holds more than {max_nodes} JSON values")
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -157,9 +171,9 @@ def _parse_json(raw, name: str, max_bytes: int, max_depth: int,
         raise Untrusted(f"{name} could not be parsed ({type(error).__name__})") from None
 
 
-def load_json(raw: bytes, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH):
-    """Parsed JSON from ``raw`` after size and depth checks; anything wrong is :class:`Untrusted`."""
-    return _parse_json(raw, "the data", max_bytes, max_depth)
+def load_json(raw: bytes, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH, max_nodes: int = MAX_JSON_NODES):
+    """Parsed JSON from ``raw`` after size, depth and value-count checks; anything wrong is :class:`Untrusted`."""
+    return _parse_json(raw, "the data", max_bytes, max_depth, max_nodes)
 
 
 # --------------------------------------------------------------------- npz
@@ -227,7 +241,7 @@ def _parse_npy(data: bytes) -> np.ndarray:
 
 # --------------------------------------------------------------------- notebooks
 def load_notebook(raw: bytes, *, max_bytes: int, name: str = "the notebook",
-                  max_depth: int = MAX_JSON_DEPTH):
+                  max_depth: int = MAX_JSON_DEPTH, max_nodes: int = MAX_NOTEBOOK_NODES):
     """A submitted ``.ipynb`` as an nbformat ``NotebookNode``, or :class:`Untrusted` saying what is wrong.
 
     Like ``nbformat.from_dict``, this keeps the file's own form: a cell's source may
@@ -235,7 +249,7 @@ def load_notebook(raw: bytes, *, max_bytes: int, name: str = "the notebook",
     """
     if not raw:
         raise Untrusted(f"{name} is empty")
-    data = _parse_json(raw, name, max_bytes, max_depth,
+    data = _parse_json(raw, name, max_bytes, max_depth, max_nodes,
                        not_text="is not a text file (is it really a notebook?)",
                        invalid_hint="; was it saved completely?")
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
