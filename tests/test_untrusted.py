@@ -435,3 +435,22 @@ def test_decode_value_item_budget():
 def test_decode_value_refusals(spec):
     with pytest.raises(Untrusted, match="^returned a value the grader could not decode$"):
         decode_value(spec, {"a0": np.zeros(2)})
+
+
+def test_a_wide_notebook_is_refused_before_it_is_parsed():
+    """Millions of tiny values in a notebook under the size limit (only 3 levels deep) would cost the grader
+    gigabytes once parsed: the values are counted first. Commas inside strings do not count."""
+    import json as _json
+    import time
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["x"] = [{}] * 600_000
+    raw = _json.dumps(nb).encode()
+    started = time.perf_counter()
+    with pytest.raises(Untrusted, match="more than 500000 JSON values"):
+        load_notebook(raw, max_bytes=20 * 2**20)
+    assert time.perf_counter() - started < 10
+    nb.metadata["x"] = "," * 1_000_000  # a long string full of commas is one value
+    assert load_notebook(_json.dumps(nb).encode(), max_bytes=20 * 2**20).metadata["x"].count(",") == 1_000_000
