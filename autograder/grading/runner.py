@@ -297,8 +297,7 @@ class Grader:
     def grade(self, cells: list[Cell], only: list[str] | None = None) -> SubmissionResult:
         """Run ``cells`` (the master's provided cells and the student's solution cells, in
         notebook order) and grade the problem set's functions (``only`` these, if given)."""
-        raw = self.run(cells, only)
-        return self.judge(raw, cells)
+        return self.judge(self.run(cells, only))
 
     def run(self, cells: list[Cell], only: list[str] | None = None) -> dict:
         """Outcomes per function index (a list of case outcomes, or a string saying why none),
@@ -361,7 +360,8 @@ class Grader:
         return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
                 "wanted": wanted, "seconds": time.perf_counter() - started}
 
-    def judge(self, raw: dict, cells: list[Cell] | None = None) -> SubmissionResult:
+    def judge(self, raw: dict) -> SubmissionResult:
+        """The verdicts on what ``run`` brought back, against the expected outputs of this run's cases."""
         functions = self.problem_set.functions
         results = {}
         for i in raw["wanted"]:
