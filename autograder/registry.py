@@ -83,6 +83,8 @@ class GradedFunction:
     memory_mb, cpu_s: what this function may use, when it needs less than the course-wide
                 maxima (``c.Harness.memory_mb``, ``cpu_s``); never more than them.
     misconceptions: known wrong conventions to recognise in failing answers.
+    sequence:   when the output's first axis is a sequence of steps (an optimizer's trajectory), its
+                name ("step"): the feedback then names the first step that departs, not the worst.
     """
 
     name: str
@@ -99,6 +101,7 @@ class GradedFunction:
     memory_mb: int | None = None
     cpu_s: float | None = None
     misconceptions: tuple[Misconception, ...] = ()
+    sequence: str | None = None
 
     @property
     def test_grade_id(self) -> str:

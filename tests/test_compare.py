@@ -56,3 +56,35 @@ def test_codec_round_trip_and_refusals():
         except TypeError:
             continue
         raise AssertionError(f"{bad!r} should be refused")
+
+
+def test_a_trajectory_is_reported_at_its_first_departure():
+    """For a sequence of steps the cause is upstream of the worst error: name the first step that departs."""
+    expected = np.zeros((100, 3))
+    got = expected.copy()
+    got[5, 1] = 1e-6       # the first departure: small
+    got[80, 2] = 10.0      # the worst, far downstream
+    message = compare("trajectory", expected, got, 1e-10, 1e-10, sequence="step")
+    assert "first departs at step 6 of 100" in message and "at index (1,) of that step" in message
+    assert "2 in all 100 steps" in message
+    assert "index (80, 2)" in compare("trajectory", expected, got, 1e-10, 1e-10)  # without: the worst
+    got[3, 0] = np.nan
+    assert "first departs at step 4 of 100" in compare("trajectory", expected, got, 1e-10, 1e-10, sequence="step")
+
+
+def test_adam_with_eps_inside_the_root_is_reported_where_it_starts(notebooks):
+    from autograder import samples
+    from autograder.grading.runner import Grader
+    from autograder.notebooks import program_cells
+    from autograder.registry import fresh_seed, get_problem_set
+
+    master, release = notebooks["ps2"]
+    old, new = next((o, n) for d, o, n in samples.mutants("ps2")["adam"] if "eps inside" in d)
+    seed = fresh_seed()
+    with Grader(get_problem_set("ps2"), seed) as grader:
+        result = grader.grade(program_cells(master, samples.with_mutant(master, release, "adam", old, new)),
+                              only=["adam"])
+    departures = [m for m in result.functions["adam"].messages if "first departs at step" in m]
+    assert departures, (seed, result.functions["adam"].messages)
+    first_steps = [int(m.split("first departs at step ")[1].split()[0]) for m in departures]
+    assert min(first_steps) <= 3, (seed, departures)  # eps matters from the first steps, not at step 25 or 88

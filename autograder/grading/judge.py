@@ -40,7 +40,7 @@ def case_problem(fn, case, expected, outcome: dict, cell_error: str | None = Non
         return problem
     if fn.check is not None:
         return fn.check(case, outcome["value"])
-    return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol)
+    return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol, fn.sequence)
 
 
 def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list]) -> str | None:
@@ -52,7 +52,7 @@ def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list]
         if outputs is None:
             continue
         if all("value" in outcomes[i] and outputs[i] is not None
-               and compare_outputs(fn.returns, outputs[i], outcomes[i]["value"], fn.rtol, fn.atol) is None
+               and compare_outputs(fn.returns, outputs[i], outcomes[i]["value"], fn.rtol, fn.atol, fn.sequence) is None
                for i in failing):
             return misconception.explanation
     return None

@@ -326,7 +326,8 @@ SOFTMAX_AXIS = "normalized over the wrong axis: every column sums to 1 instead o
 def optimizer(name, points, make_config, reference, misconceptions=()):
     return GradedFunction(name, f"{name}(w, dw, config)", ("trajectory",), points,
                           lambda rng: optimizer_cases(rng, make_config), reference,
-                          rtol=1e-10, atol=1e-10, driver="optimizer", misconceptions=misconceptions,
+                          rtol=1e-10, atol=1e-10, driver="optimizer", sequence="step",
+                          misconceptions=misconceptions,
                           memory_mb=512, cpu_s=30)  # 100 steps on small arrays: far less than a training loop
 
 
