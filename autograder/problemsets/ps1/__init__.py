@@ -97,6 +97,20 @@ def update_cases(rng):
     w = np.array([1.0, -1.0])
     cases.append(Case("a point exactly on the hyperplane with y = -1", (w, 0.0, np.array([2.0, 2.0]), -1.0)))
     cases.append(Case("a point exactly on the hyperplane with y = +1", (w, 0.0, np.array([2.0, 2.0]), 1.0)))
+    # both sides of the perceptron's boundary (0), and away from the hinge's (1): correctly classified
+    # points with a functional margin of 1/4 and of exactly 1 are not mistakes
+    for margin in (0.25, 1.0):
+        w, x, y = on_grid(rng.normal(size=d)), on_grid(rng.normal(size=d) * 2), float(rng.choice([-1.0, 1.0]))
+        b = float(y * margin - x @ w)  # sixteenths: exact, so y (<w, x> + b) is exactly the margin
+        cases.append(Case(f"a correctly classified point with margin {margin:g} (not a mistake)", (w, b, x, y)))
+    # the bias decides: without b the point is classified one way, with b the other
+    s = 0.0
+    while s == 0.0:
+        w, x = on_grid(rng.normal(size=d)), on_grid(rng.normal(size=d) * 2)
+        s = float(x @ w)
+    y = 1.0 if s > 0 else -1.0
+    cases.append(Case("the bias turns a correct score into a mistake", (w, -s - 0.25 * y, x, y)))
+    cases.append(Case("the bias turns a wrong score into a correct one", (w, 0.25 * -y - s, x, -y)))
     return cases
 
 

@@ -15,6 +15,8 @@ MUTANTS = {
         ("a point on the hyperplane is not a mistake", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) < 0:"),
         ("label ignored in the update", "return w + y * x, b + y", "return w + x, b + 1"),
         ("bias not updated", "return w + y * x, b + y", "return w + y * x, b"),
+        ("updates inside the hinge's margin too", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) <= 1:"),
+        ("the bias's sign flipped in the mistake test", "if y * (w @ x + b) <= 0:", "if y * (w @ x - b) <= 0:"),
     ],
     "train_perceptron": [
         ("strict inequality: never leaves w = 0", "if y[i] * (X[i] @ w + b) <= 0:", "if y[i] * (X[i] @ w + b) < 0:"),
