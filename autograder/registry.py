@@ -77,8 +77,9 @@ class GradedFunction:
     rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|``.
     driver:     how the sandbox calls the student's function: ``"call"`` (``f(*args)``) or a driver
                 of the problem set's ``drivers.py``, which gets the student's namespace.
-    check:      optional ``(case, got) -> message or None`` replacing the comparison
-                with the reference (for results judged by a property, e.g. accuracy).
+    check:      optional ``(case, got) -> message or None`` judging a result by a property
+                (held-out accuracy): it judges the cases that carry ``private`` data, or every
+                case when there is no reference; the other cases are compared with the reference.
     time_limit_s: wall-clock seconds for all cases of this function together.
     memory_mb, cpu_s: what this function may use, when it needs less than the course-wide
                 maxima (``c.Harness.memory_mb``, ``cpu_s``); never more than them.
@@ -102,6 +103,9 @@ class GradedFunction:
     cpu_s: float | None = None
     misconceptions: tuple[Misconception, ...] = ()
     sequence: str | None = None
+
+    def judged_by_check(self, case: Case) -> bool:
+        return self.check is not None and (self.reference is None or bool(case.private))
 
     @property
     def test_grade_id(self) -> str:

@@ -38,7 +38,7 @@ def case_problem(fn, case, expected, outcome: dict, cell_error: str | None = Non
         if "is not defined" in outcome["error"] and cell_error:
             problem += f"\n(its cell failed: {cell_error})"
         return problem
-    if fn.check is not None:
+    if fn.judged_by_check(case):
         return fn.check(case, outcome["value"])
     return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol, fn.sequence)
 

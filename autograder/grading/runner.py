@@ -228,8 +228,8 @@ class Grader:
         self.seed = seed
         self.limits = limits
         self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
-        self.expected = {fn.name: [run_reference(fn, case) if fn.reference else None for case in self.cases[fn.name]]
-                         for fn in problem_set.functions}
+        self.expected = {fn.name: [None if fn.judged_by_check(case) else run_reference(fn, case)
+                                   for case in self.cases[fn.name]] for fn in problem_set.functions}
         self.variants = {fn.name: {m.name: [run_variant(m, case) for case in self.cases[fn.name]]
                                    for m in fn.misconceptions} for fn in problem_set.functions}
         self.isolation = isolation.detect(limits.sandbox)

@@ -115,6 +115,14 @@ MUTANTS = {
         ("steps uphill", "W -= learning_rate * X[batch].T @ dscores", "W += learning_rate * X[batch].T @ dscores"),
         ("W returned transposed", "return W, b", "return W.T, b"),
         ("never trains", "for epoch in range(epochs):", "for epoch in range(0):"),
+        # each of these still reaches 90 % held-out accuracy; only the exact cases catch them
+        ("sums the minibatch gradient instead of averaging it", "dscores /= len(batch)", "dscores /= 1"),
+        ("never updates b", "b -= learning_rate * dscores.sum(axis=0)", "b = b"),
+        ("never shuffles", "order = rng.permutation(n)", "order = np.arange(n)"),
+        ("drops the uneven last minibatch", "for start in range(0, n, batch_size):",
+         "for start in range(0, n - batch_size + 1, batch_size):"),
+        ("a new generator every epoch", "        order = rng.permutation(n)",
+         "        order = np.random.default_rng(seed).permutation(n)"),
     ],
 }
 
@@ -217,19 +225,44 @@ SCHEDULES = {
 def learning_rate_schedule(kind, T, hyper):
     return [SCHEDULES[kind](t, hyper) for t in range(1, T + 1)]
 ''')],
-    "train_softmax_regression": [("float32 weights, different shuffling", '''def train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed):
-    X = X.astype(np.float32)
-    W = np.zeros((X.shape[1], num_classes), dtype=np.float32)
-    b = np.zeros(num_classes, dtype=np.float32)
-    rng = np.random.default_rng(seed + 1)
+    "train_softmax_regression": [("a loop over the minibatch's examples, an explicit one-hot matrix", '''def train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed):
+    rng = np.random.default_rng(seed)
+    W = np.zeros((X.shape[1], num_classes))
+    b = np.zeros(num_classes)
+    onehot = np.eye(num_classes)[y]
     for epoch in range(epochs):
-        for batch in np.array_split(rng.permutation(len(y)), max(1, len(y) // batch_size)):
-            s = X[batch] @ W + b
-            p = np.exp(s - s.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            p[np.arange(len(batch)), y[batch]] -= 1
-            W -= learning_rate * X[batch].T @ p / len(batch)
-            b -= learning_rate * p.mean(axis=0)
+        order = rng.permutation(len(y))
+        batches = [order[i:i + batch_size] for i in range(0, len(y), batch_size)]
+        for batch in batches:
+            grad_W, grad_b = np.zeros_like(W), np.zeros_like(b)
+            for i in batch:
+                s = X[i] @ W + b
+                p = np.exp(s - s.max())
+                p = p / p.sum()
+                grad_W += np.outer(X[i], p - onehot[i])
+                grad_b += p - onehot[i]
+            W = W - learning_rate * grad_W / len(batch)
+            b = b - learning_rate * grad_b / len(batch)
+    return W, b
+'''), ("einsum and a log-sum-exp helper at top level", '''def log_softmax(scores):
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+def train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed):
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    W, b = np.zeros((d, num_classes)), np.zeros(num_classes)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        start = 0
+        while start < n:
+            batch = order[start:start + batch_size]
+            start += batch_size
+            G = np.exp(log_softmax(np.einsum("bd,dk->bk", X[batch], W) + b))
+            G[np.arange(len(batch)), y[batch]] -= 1
+            G /= len(batch)
+            W = W - learning_rate * np.einsum("bd,bk->dk", X[batch], G)
+            b = b - learning_rate * G.sum(axis=0)
     return W, b
 ''')],
 }
