@@ -112,3 +112,18 @@ def test_late_penalty_follows_nbgraders_plugin(course, notebooks):
         late = gb.find_submission("ps1", "bob")
         assert on_time.late_submission_penalty in (None, 0) and on_time.score == 10
         assert late.total_seconds_late > 0 and late.late_submission_penalty == late.score == 10
+
+
+def test_autograde_never_regenerates_a_missing_release(tmp_path, notebooks):
+    """A gradebook that does not know the release: autograde says so and names the command; it changes nothing."""
+    from conftest import submit
+
+    root = make_course(tmp_path / "unreleased", released=False)
+    master, release = notebooks["ps1"]
+    submit(root, "ps1", "alice", samples.full_solution(master, release))
+    course = Course.load(root)
+    before = (root / "assignments" / "ps1" / "ps1.ipynb").read_bytes()
+    with pytest.raises(pipeline.UserError, match=r"`python -m autograder release ps1`"):
+        pipeline.autograde(course, "ps1", log=lambda *_: None)
+    assert (root / "assignments" / "ps1" / "ps1.ipynb").read_bytes() == before
+    assert not (root / "autograded").exists()
