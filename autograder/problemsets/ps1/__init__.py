@@ -142,10 +142,22 @@ def train_cases(rng):
     cases.append(Case("a single point with y = -1", (x, np.array([-1.0]), 5)))
     X, y = separable_data(rng, 25, 2, 0.5)
     cases.append(Case("max_epochs=1 stops after one pass", (X, y, 1)))
+    # both sides of the max_epochs boundary: the clean epoch is exactly the last one allowed, and one short of it
+    X, y = separable_data(rng, 12, 2, 0.25)
+    w, b, epochs, clean = np.zeros(2), 0.0, 0, False
+    while not clean:  # epochs the perceptron takes, the clean one included: at least 2 (exact on the quarter grid)
+        epochs, clean = epochs + 1, True
+        for x_i, y_i in zip(X, y):
+            if y_i * (x_i @ w + b) <= 0:
+                w, b, clean = w + y_i * x_i, b + y_i, False
+    cases.append(Case("max_epochs exactly enough: the last allowed epoch is the clean one (converged)",
+                      (X, y, epochs)))
+    cases.append(Case("max_epochs one short of the clean epoch (not converged)", (X, y, epochs - 1)))
     return cases
 
 
-def train_reference(X, y, max_epochs):
+def train_reference(X, y, max_epochs, strict=False):
+    """Epochs over the examples in order; a mistake is y (<w, x> + b) <= 0 (``strict``: < 0, a known mistake)."""
     n, d = X.shape
     w = torch.zeros(d, dtype=torch.float64, device=X.device)
     b = torch.zeros((), dtype=torch.float64, device=X.device)
@@ -153,7 +165,8 @@ def train_reference(X, y, max_epochs):
     for _ in range(max_epochs):
         epoch_mistakes = 0
         for i in range(n):
-            if y[i] * (X[i] @ w + b) <= 0:
+            score = y[i] * (X[i] @ w + b)
+            if score < 0 or (score == 0 and not strict):
                 w = w + y[i] * X[i]
                 b = b + y[i]
                 epoch_mistakes += 1
@@ -166,22 +179,7 @@ def train_reference(X, y, max_epochs):
 
 def train_on_hyperplane_correct(X, y, max_epochs):
     """Known mistake: the strict test y (<w, x> + b) < 0, so a score of 0 is no mistake."""
-    n, d = X.shape
-    w = torch.zeros(d, dtype=torch.float64, device=X.device)
-    b = torch.zeros((), dtype=torch.float64, device=X.device)
-    mistakes, converged = 0, False
-    for _ in range(max_epochs):
-        epoch_mistakes = 0
-        for i in range(n):
-            if y[i] * (X[i] @ w + b) < 0:
-                w = w + y[i] * X[i]
-                b = b + y[i]
-                epoch_mistakes += 1
-        mistakes += epoch_mistakes
-        if epoch_mistakes == 0:
-            converged = True
-            break
-    return w, b, mistakes, converged
+    return train_reference(X, y, max_epochs, strict=True)
 
 
 # ----------------------------------------------------------------------- margin
@@ -226,6 +224,27 @@ def bound_cases(rng):
     cases.append(Case("a (w, b) that does not separate the data (the bound is infinite)",
                       (X, np.array([1.0, 1.0, -1.0]), np.array([1.0, 0.0]), 0.0)))
     cases.append(Case("batch of one, with a bias", (np.array([[2.0, 0.0]]), np.array([1.0]), np.array([3.0, 4.0]), 5.0)))
+    # the closest point is a negative one and the bias is not 0: y multiplies the bias too
+    d, ties = 3, True
+    while ties:  # one closest point, not a tie with a positive one
+        w, b = on_grid(rng.normal(size=d)), float(rng.choice([-1.0, 1.0]) * rng.choice([0.5, 0.75, 1.25]))
+        X = on_grid(rng.normal(size=(9, d)) * 2)
+        X = X[X @ w + b != 0]
+        y = labels(X @ w + b)
+        margins = y * (X @ w + b)
+        ties = np.sum(margins == margins.min()) > 1
+    if y[np.argmin(margins)] > 0:  # negate the separator and the labels: same margins, closest point negative
+        w, b, y = -w, -b, -y
+    cases.append(Case("the closest point has y = -1, and a bias", (X, y, w, b)))
+    # the boundary rho = 0: a point exactly on the hyperplane (||w|| a power of 2, so w / ||w|| is exact)
+    d = 2
+    w = np.zeros(d)
+    w[rng.integers(d)] = float(rng.choice([-2.0, -0.5, 0.5, 2.0]))
+    b = float(on_grid(rng.normal()))
+    X = on_grid(rng.normal(size=(5, d)) * 2)
+    X[0] = X[0] - w * (X[0] @ w + b) / (w @ w)  # projected onto the hyperplane: exact on the quarter grid
+    y = labels(X @ w + b)
+    cases.append(Case("a point exactly on the hyperplane (rho = 0: the bound is infinite)", (X, y, w, b)))
     return cases
 
 
@@ -254,6 +273,27 @@ def hinge_cases(rng):
     cases.append(Case("every point beyond the margin (no change)",
                       (np.array([2.0, 2.0]), 0.0, np.array([[1.0, 1.0], [-1.0, -2.0]]), np.array([1.0, -1.0]), 0.3)))
     cases.append(Case("batch of one", (np.zeros(3), 0.0, on_grid(rng.normal(size=(1, 3))), np.array([-1.0]), 1.0)))
+    # both sides of the hinge's kink and of the perceptron's boundary: margins 0, 1/4, 3/4, 1, 5/4, 2 exactly
+    d = 3
+    w, b = on_grid(rng.normal(size=d)), float(on_grid(rng.normal()))
+    w[0] = float(rng.choice([-1.0, 1.0]))
+    margins = np.array([0.0, 0.25, 0.75, 1.0, 1.25, 2.0])
+    y = np.where(rng.random(len(margins)) < 0.5, -1.0, 1.0)
+    X = on_grid(rng.normal(size=(len(margins), d)))
+    X[:, 0] = (y * margins - b - X[:, 1:] @ w[1:]) / w[0]  # so that y_i (<w, x_i> + b) is exactly the margin
+    cases.append(Case("margins exactly 0, 1/4, 3/4, 1, 5/4 and 2 (inside, on and beyond the hinge's kink)",
+                      (w, b, X, y, 0.5)))
+    # the bias decides: without b the point is on one side of the margin 1, with b on the other
+    for inside in (True, False):
+        while True:
+            w, x = on_grid(rng.normal(size=d)), on_grid(rng.normal(size=(1, d)) * 2)
+            s = float(x[0] @ w)
+            if (abs(s) >= 1.25) if inside else (0 < abs(s) <= 0.75):  # y <w, x> beyond / inside the margin
+                break
+        y = 1.0 if s > 0 else -1.0
+        b = float(y * (0.75 if inside else 1.25) - s)  # with b: margin 3/4 (inside) or 5/4 (beyond)
+        what = "pulls a point inside the margin" if inside else "pushes a point beyond the margin"
+        cases.append(Case(f"the bias {what}", (w, b, x, np.array([y]), 1.0)))
     return cases
 
 

@@ -46,6 +46,15 @@ def regression_cases(rng, with_eps=False):
     cases.append(Case("residuals exactly 0, ±0.5 and ±1 (the kinks)", (f, y, *extra)))
     cases.append(Case("a single example", (np.array([0.3]), np.array([-1.2]), *extra)))
     cases.append(Case("large residuals", (rng.normal(size=6) * 1e4, rng.normal(size=6) * 1e4, *extra)))
+    if with_eps:
+        # eps decides: a tube of another width, with residuals exactly on its edges and a quarter either side
+        eps = float(rng.choice([0.25, 0.75, 1.0, 1.5]))
+        f = quarters(rng, 9)
+        y = f + np.array([0.0, eps, -eps, eps - 0.25, -eps + 0.25, eps + 0.25, -eps - 0.25, 2 * eps, -3.0])
+        cases.append(Case("another eps (1/4 to 3/2): residuals exactly ±eps and a quarter either side", (f, y, eps)))
+        f = quarters(rng, 5)
+        y = f + np.array([0.0, 0.25, -0.25, 1.0, -2.0])
+        cases.append(Case("eps = 0: the absolute loss (subgradient 0 at r = 0)", (f, y, 0.0)))
     return cases
 
 

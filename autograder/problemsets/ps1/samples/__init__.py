@@ -23,6 +23,8 @@ MUTANTS = {
         ("counts only the last epoch's mistakes", "mistakes += epoch_mistakes", "mistakes = epoch_mistakes"),
         ("claims convergence when max_epochs runs out", "return w, b, mistakes, False", "return w, b, mistakes, True"),
         ("bias never updated", "w, b = w + y[i] * X[i], b + y[i]", "w = w + y[i] * X[i]"),
+        ("a clean last allowed epoch not reported as converged", "            return w, b, mistakes, True",
+         "            return w, b, mistakes, epoch < max_epochs - 1"),
     ],
     "geometric_margin": [
         ("functional margin (no division by ||w||)", " / np.linalg.norm(w)", ""),
@@ -32,14 +34,17 @@ MUTANTS = {
     "mistake_bound": [
         ("bias not rescaled with w", "w_star, b_star = w / norm, b / norm", "w_star, b_star = w / norm, b"),
         ("r^2 instead of r^2 + 1", "(r ** 2 + 1)", "r ** 2"),
-        ("0 instead of infinity for a non-separator", "return np.inf", "return 0.0"),
+        ("0 instead of infinity for a non-separator", "        return np.inf", "        return 0.0"),
         ("divides by rho instead of rho^2", "/ rho ** 2", "/ rho"),
+        ("the bias added outside the label's sign", "y * (X @ w_star + b_star)", "y * (X @ w_star) + b_star"),
     ],
     "hinge_sgd_step": [
         ("kink counted as sloped", "< 1).astype", "<= 1).astype"),
         ("sum instead of mean for dL/dw", "grad_w = -(active * y) @ X / n", "grad_w = -(active * y) @ X"),
         ("perceptron loss instead of hinge", "< 1).astype", "< 0).astype"),
         ("steps uphill", "return w - lr * grad_w, b - lr * grad_b", "return w + lr * grad_w, b + lr * grad_b"),
+        ("updates only on mistakes (the perceptron's test)", "< 1).astype", "<= 0).astype"),
+        ("bias left out of the margin test", "y * (X @ w + b) < 1", "y * (X @ w) < 1"),
     ],
 }
 

@@ -20,6 +20,8 @@ MUTANTS = {
         ("eps forgotten in the loss (the deck's typo)", "np.maximum(0.0, np.abs(r) - eps)", "np.abs(r)"),
         ("gradient not zero inside the tube", "grad = np.where(outside, np.sign(r), 0.0)", "grad = np.sign(r)"),
         ("edge of the tube counted as outside", "outside = np.abs(r) > eps", "outside = np.abs(r) >= eps"),
+        ("tube half-width fixed at 1/2 in the gradient's test", "outside = np.abs(r) > eps", "outside = np.abs(r) > 0.5"),
+        ("tube half-width fixed at 1/2 in the loss", "np.abs(r) - eps)", "np.abs(r) - 0.5)"),
     ],
     "huber_loss": [
         ("linear part not shifted by 1/2", "np.abs(r) - 0.5)", "np.abs(r))"),
