@@ -364,6 +364,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                 with lock:
                     run.grader_errors[student] = detail
                     progress(student, f"GRADER ERROR, nothing recorded: {error}")
+                    log(_indent(detail[-4000:]))
                 return
             with lock:
                 step_record(sub, course, ps)
