@@ -98,8 +98,10 @@ def test_a_grader_fault_on_one_submission_is_reported_not_recorded(small_class, 
         nbformat.write(nb, path)
     monkeypatch.setattr(Grader, "run", flaky_run)
     course = Course.load(small_class)
-    run = pipeline.autograde(course, PS, log=lambda line: None)
+    lines = []
+    run = pipeline.autograde(course, PS, log=lines.append)
     assert set(run.grader_errors) == {"bob", "carol"}
+    assert any("Traceback" in line and "a bug in the grader" in line for line in lines), "the traceback is logged"
     assert "SIGKILL" in run.grader_errors["carol"] and "a bug in the grader" in run.grader_errors["bob"]
     assert recorded_students(course) == ["alice"]
     assert run["alice"].score == 10
