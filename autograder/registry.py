@@ -77,15 +77,19 @@ class GradedFunction:
     rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|``.
     driver:     how the sandbox calls the student's function: ``"call"`` (``f(*args)``) or a driver
                 of the problem set's ``drivers.py``, which gets the student's namespace.
-    check:      optional ``(case, got) -> message or None`` judging a result by a property
-                (held-out accuracy): it judges the cases that carry ``private`` data, or every
-                case when there is no reference; the other cases are compared with the reference.
+    check:      optional ``(case, got, expected) -> message or None`` judging a result by a property
+                (held-out accuracy, a drop rate): it judges the cases that carry ``private`` data, or
+                every case when there is no reference; the other cases are compared with the
+                reference. ``expected`` is the reference's output for the case (None without one).
     time_limit_s: wall-clock seconds for all cases of this function together.
     memory_mb, cpu_s: what this function may use, when it needs less than the course-wide
                 maxima (``c.Harness.memory_mb``, ``cpu_s``); never more than them.
     misconceptions: known wrong conventions to recognise in failing answers.
     sequence:   when the output's first axis is a sequence of steps (an optimizer's trajectory), its
                 name ("step"): the feedback then names the first step that departs, not the worst.
+    uses:       graded functions this one calls by design (a backward pass uses its forward's cache,
+                a training loop uses the loss): a bug there can cost this function too, and its
+                feedback then says which of them failed their own cases.
     """
 
     name: str
@@ -103,6 +107,7 @@ class GradedFunction:
     cpu_s: float | None = None
     misconceptions: tuple[Misconception, ...] = ()
     sequence: str | None = None
+    uses: tuple[str, ...] = ()
 
     def judged_by_check(self, case: Case) -> bool:
         return self.check is not None and (self.reference is None or bool(case.private))
@@ -129,6 +134,14 @@ class ProblemSet:
             if fn.name == name:
                 return fn
         raise KeyError(f"{self.name} has no graded function named {name!r}")
+
+    def dependents(self, name: str) -> set[str]:
+        """The graded functions that use ``name``, directly or through others."""
+        found, frontier = set(), {name}
+        while frontier:
+            frontier = {fn.name for fn in self.functions if set(fn.uses) & frontier} - found
+            found |= frontier
+        return found
 
     @property
     def total_points(self) -> int:

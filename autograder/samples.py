@@ -22,7 +22,8 @@ def mutants(problem_set: str) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def alternatives(problem_set: str) -> dict[str, list[tuple[str, str]]]:
-    """{function: [(description, source), ...]}: correct implementations that must keep full marks."""
+    """{function: [(description, source), ...]}: correct implementations that must keep full marks
+    (``source`` may be a dict {cell: source} that replaces several cells together)."""
     return _samples(problem_set).ALTERNATIVES
 
 
@@ -42,9 +43,11 @@ def with_mutant(master_nb, release_nb, function: str, old: str, new: str):
     return fill(release_nb, answers)
 
 
-def with_alternative(master_nb, release_nb, function: str, source: str):
+def with_alternative(master_nb, release_nb, function: str, source):
+    """``source`` replaces the function's cell; a dict {cell: source} replaces several cells together
+    (a layer whose forward and backward share another cache layout)."""
     answers = solution_sources(master_nb)
-    answers[function] = source
+    answers.update(source if isinstance(source, dict) else {function: source})
     return fill(release_nb, answers)
 
 

@@ -39,7 +39,7 @@ def case_problem(fn, case, expected, outcome: dict, cell_error: str | None = Non
             problem += f"\n(its cell failed: {cell_error})"
         return problem
     if fn.judged_by_check(case):
-        return fn.check(case, outcome["value"])
+        return fn.check(case, outcome["value"], expected)
     return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol, fn.sequence)
 
 

@@ -228,7 +228,7 @@ class Grader:
         self.seed = seed
         self.limits = limits
         self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
-        self.expected = {fn.name: [None if fn.judged_by_check(case) else run_reference(fn, case)
+        self.expected = {fn.name: [None if fn.reference is None else run_reference(fn, case)
                                    for case in self.cases[fn.name]] for fn in problem_set.functions}
         self.variants = {fn.name: {m.name: [run_variant(m, case) for case in self.cases[fn.name]]
                                    for m in fn.misconceptions} for fn in problem_set.functions}
@@ -368,6 +368,11 @@ class Grader:
             fn = functions[i]
             results[fn.name] = judge(fn, self.cases[fn.name], self.expected[fn.name], raw["outcomes"].get(i, "not run"),
                                      raw["cell_errors"].get(fn.name), self.variants[fn.name])
+        for name, result in results.items():
+            failed_uses = [u for u in self.problem_set[name].uses if u in results and not results[u].passed]
+            if not result.passed and failed_uses:
+                result.messages.insert(1, f"({name} uses {', '.join(failed_uses)}, which failed "
+                                          f"{'its' if len(failed_uses) == 1 else 'their'} own cases: fix that first.)")
         return SubmissionResult(results, raw["cell_errors"], raw["seconds"], raw["notes"], raw["log_tail"])
 
     def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str]) -> dict:

@@ -5,6 +5,10 @@ namespace (the functions as each was right after its own cell ran), so a driver 
 call ``conv_forward`` and feed its output to ``conv_backward``. A problem set adds its
 own in ``autograder/problemsets/<ps>/drivers.py`` (NumPy only; copied into each job).
 The visible checks in the student's notebook call the same drivers.
+
+Layers follow one contract from week 3 on: ``X_forward(x, params..., [param dict]) -> (out,
+cache)`` and ``X_backward(dout, cache) -> dx`` or ``(dx, dparam, ...)``. What goes into the
+cache is the student's business; the drivers never look inside it.
 """
 
 
@@ -13,4 +17,70 @@ def call(namespace, name, args):
     return namespace[name](*args)
 
 
-DRIVERS = {"call": call}
+def layer_names(name):
+    """("X_forward", "X_backward") for a graded ``X_forward`` or ``X_backward``."""
+    base = name.rsplit("_", 1)[0]
+    return base + "_forward", base + "_backward"
+
+
+def out_and_cache(result, name):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f"{name} must return a tuple (out, cache); it returned "
+                        f"{type(result).__name__}{'' if not isinstance(result, tuple) else f' of {len(result)} values'}")
+    return result
+
+
+def forward(namespace, name, args):
+    """A layer's forward pass: ``args`` are its arguments; the graded output is ``out`` (the cache is dropped)."""
+    out, _ = out_and_cache(namespace[name](*args), name)
+    return out
+
+
+def backward(namespace, name, args):
+    """A layer's backward pass, after the student's own forward: ``args`` are the forward's arguments followed
+    by the upstream gradient ``dout``. Calls ``X_forward(*args[:-1]) -> (out, cache)``, then
+    ``X_backward(dout, cache)``; the graded output is what the backward returns (dx, or (dx, dW, db))."""
+    forward_name, _ = layer_names(name)
+    _, cache = out_and_cache(namespace[forward_name](*args[:-1]), forward_name)
+    return namespace[name](args[-1], cache)
+
+
+def _stack(arrays, np):
+    return np.stack([np.array(a, dtype=float, copy=True) for a in arrays])
+
+
+def sequence(namespace, name, args):
+    """A layer with state across calls (batch norm's running statistics), over a sequence of calls.
+
+    ``args = (xs, douts, params, state)``: inputs ``xs`` (T, ...), upstream gradients ``douts`` for the
+    first T_train calls, the parameters (a list) and the state dict the forward updates in place
+    (``state["mode"]`` is set to "train" for the first T_train calls and to "eval" after them).
+    For ``X_forward`` the graded output is (every call's out, then each array of the state, by sorted
+    key, after every call); for ``X_backward``, the backward's gradients of every train call, stacked."""
+    import numpy as np
+
+    xs, douts, params, state = args
+    forward_name, backward_name = layer_names(name)
+    layer_forward = namespace[forward_name]
+    tracked = sorted(k for k, v in state.items() if isinstance(v, np.ndarray))
+    outs, snapshots, grads = [], {k: [] for k in tracked}, []
+    for t, x in enumerate(xs):
+        train = t < len(douts)
+        if name == backward_name and not train:
+            break
+        state["mode"] = "train" if train else "eval"
+        out, cache = out_and_cache(layer_forward(x, *params, state), forward_name)
+        outs.append(out)
+        for k in tracked:  # a copy now: the student may update the array in place
+            snapshots[k].append(np.array(state.get(k), dtype=float, copy=True))
+        if name == backward_name:
+            result = namespace[backward_name](douts[t], cache)
+            grads.append(result if isinstance(result, tuple) else (result,))
+    if name == backward_name:
+        if any(len(g) != len(grads[0]) for g in grads):
+            raise TypeError(f"{backward_name} returned a different number of gradients on different calls")
+        return tuple(_stack([g[i] for g in grads], np) for i in range(len(grads[0])))
+    return (_stack(outs, np), *(_stack(snapshots[k], np) for k in tracked))
+
+
+DRIVERS = {"call": call, "forward": forward, "backward": backward, "sequence": sequence}

@@ -1,0 +1,705 @@
+"""Problem set 3: backprop and MLPs.
+
+Every layer is a pair ``X_forward(...) -> (out, cache)`` / ``X_backward(dout, cache)``. A forward is
+graded on ``out`` (the shared ``forward`` driver drops the cache); a backward runs after the
+student's own forward with a random upstream gradient (the ``backward`` driver) and its
+gradients are compared with autograd through the PyTorch reference, each by name (dx, dW, db).
+Batch norm, whose running statistics carry over between calls, is graded over a sequence of
+train calls followed by eval calls against ``torch.nn.BatchNorm1d`` (the ``sequence`` driver).
+Dropout and the initializers are random: they are judged by the distribution of a large sample.
+The training loop is graded exactly (a few epochs from given weights against the same network
+trained by ``torch.optim.SGD``) and by held-out accuracy computed here.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
+
+LAYER_RTOL, LAYER_ATOL = 1e-5, 1e-7  # loose enough for float32 arithmetic; every planted bug is off by far more
+
+
+def quarters(rng, size, scale=2.0):
+    """Numbers on a grid of quarters: sums and products of a few of them are exact, so kinks (x = 0) are hit exactly."""
+    return np.round(rng.normal(size=size) * scale * 4) / 4
+
+
+def grads_of(outputs, inputs, dout):
+    """The gradients of <outputs, dout> with respect to ``inputs`` (autograd)."""
+    return torch.autograd.grad(outputs, inputs, dout)
+
+
+def leaf(t):
+    return t.clone().requires_grad_(True)
+
+
+# ------------------------------------------------------------------ affine
+def affine_cases(rng, backward=False):
+    shapes = [("random, N=4, D=5, M=3", 4, 5, 3), ("a batch of one, N=1, D=6, M=2", 1, 6, 2),
+              ("one input feature, D=1 (N=7, M=4)", 7, 1, 4), ("one output, M=1 (N=3, D=8)", 3, 8, 1),
+              ("non-square and wide, N=2, D=3, M=9", 2, 3, 9)]
+    cases = []
+    for label, n, d, m in shapes:
+        x, W, b = rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=m)
+        args = (x, W, b, rng.normal(size=(n, m))) if backward else (x, W, b)
+        cases.append(Case(label, args))
+    x, W, b = rng.normal(size=(5, 4)) * 100, rng.normal(size=(4, 3)), rng.normal(size=3) * 100
+    cases.append(Case("large inputs and bias (about 100)", (x, W, b, rng.normal(size=(5, 3))) if backward else (x, W, b)))
+    return cases
+
+
+def affine_forward_reference(x, W, b):
+    return F.linear(x, W.T, b)
+
+
+def affine_backward_reference(x, W, b, dout):
+    x, W, b = leaf(x), leaf(W), leaf(b)
+    return grads_of(F.linear(x, W.T, b), (x, W, b), dout)
+
+
+# ------------------------------------------------------------------ activations
+def activation_cases(rng, backward=False, kinks=True):
+    cases = []
+    for label, x in [("random, 4 x 6", rng.normal(size=(4, 6)) * 2),
+                     ("a batch of one, 1 x 5", rng.normal(size=(1, 5))),
+                     ("large inputs, up to ±800 (no overflow, no NaN)",
+                      np.array([[800.0, -800.0, 40.0, -40.0], [710.0, -710.0, 1e-3, -1e-3]]))]:
+        cases.append((label, x))
+    if kinks:
+        x = quarters(rng, (3, 8))
+        x[0, :3] = 0.0
+        cases.append(("exactly 0 in places (ReLU's kink), on a grid of quarters", x))
+    out = []
+    for label, x in cases:
+        out.append(Case(label, (x, rng.normal(size=x.shape)) if backward else (x,)))
+    return out
+
+
+def relu_reference(x):
+    return torch.relu(x)
+
+
+def relu_backward_reference(x, dout):
+    x = leaf(x)
+    return grads_of(torch.relu(x), (x,), dout)[0]
+
+
+def sigmoid_reference(x):
+    return torch.sigmoid(x)
+
+
+def sigmoid_backward_reference(x, dout):
+    x = leaf(x)
+    return grads_of(torch.sigmoid(x), (x,), dout)[0]
+
+
+def tanh_reference(x):
+    return torch.tanh(x)
+
+
+def tanh_backward_reference(x, dout):
+    x = leaf(x)
+    return grads_of(torch.tanh(x), (x,), dout)[0]
+
+
+def relu_slope_one_at_zero(x, dout):
+    """Known mistake: the derivative 1 at x = 0."""
+    return dout * (x >= 0)
+
+
+# ------------------------------------------------------------------ losses
+def softmax_loss_cases(rng):
+    cases = []
+    for n, c in ((6, 4), (3, 10)):
+        cases.append(Case(f"random scores, N={n}, C={c}", (rng.normal(size=(n, c)) * 2, rng.integers(0, c, size=n))))
+    cases.append(Case("a batch of one", (rng.normal(size=(1, 5)), np.array([int(rng.integers(0, 5))]))))
+    cases.append(Case("large logits, around ±1000",
+                      (np.array([[1000.0, -1000.0, 999.0], [-1000.0, -998.0, -1000.5]]), np.array([2, 0]))))
+    cases.append(Case("ties: equal scores in a row", (np.array([[1.0, 1.0, 1.0], [2.0, 2.0, -1.0]]), np.array([0, 1]))))
+    return cases
+
+
+def softmax_loss_reference(scores, y):
+    scores = leaf(scores)
+    loss = F.cross_entropy(scores, y)  # the mean over the batch
+    return loss.detach(), torch.autograd.grad(loss, scores)[0]
+
+
+def softmax_loss_summed(scores, y):
+    """Known mistake: the loss summed over the batch instead of averaged."""
+    scores = leaf(scores)
+    loss = F.cross_entropy(scores, y, reduction="sum")
+    return loss.detach(), torch.autograd.grad(loss, scores)[0]
+
+
+def mse_cases(rng):
+    return [
+        Case("predictions and targets of shape (5, 3)", (rng.normal(size=(5, 3)), rng.normal(size=(5, 3)))),
+        Case("one output per example, shape (8,)", (rng.normal(size=8), rng.normal(size=8))),
+        Case("a batch of one, shape (1, 4)", (rng.normal(size=(1, 4)), rng.normal(size=(1, 4)))),
+        Case("non-square (2, 7), some residuals exactly 0",
+             (np.array([[0.5, 1.0, -2.0, 0.0, 3.0, 1.0, 1.0], [0.0, 0.0, 1.0, -1.0, 2.0, 2.0, 0.25]]),
+              np.array([[0.5, 0.0, -2.0, 1.0, 3.0, -1.0, 1.5], [0.0, 1.0, 1.0, -1.0, 0.0, 2.0, 0.25]]))),
+    ]
+
+
+def mse_reference(pred, target):
+    pred = leaf(pred)
+    loss = F.mse_loss(pred, target)
+    return loss.detach(), torch.autograd.grad(loss, pred)[0]
+
+
+def mse_halved(pred, target):
+    """Known mistake: the factor 1/2 of week 2's squared loss."""
+    loss, grad = mse_reference(pred, target)
+    return loss / 2, grad / 2
+
+
+def mse_per_example(pred, target):
+    """Known mistake: summed over the outputs, averaged over the batch only."""
+    pred = leaf(pred)
+    loss = ((pred - target) ** 2).sum() / pred.shape[0]
+    return loss.detach(), torch.autograd.grad(loss, pred)[0]
+
+
+# ------------------------------------------------------------------ dropout
+DROPOUT_Z = 6.0  # the drop rate must lie within 6 standard deviations of p (a false alarm once in 10^9)
+
+
+def dropout_input(rng, shape):
+    """Inputs that are never 0, so a zero in the output can only be a dropped unit."""
+    return rng.uniform(0.5, 2.0, size=shape) * np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+
+
+def dropout_cases(rng, backward=False):
+    p_mid = float(np.round(rng.uniform(0.2, 0.7), 2))
+    specs = [(f"train mode, p={p_mid:g}, 400 x 250 inputs", (400, 250), p_mid, "train"),
+             ("train mode, p=0.9 (most units dropped), 300 x 200", (300, 200), 0.9, "train"),
+             ("train mode, p=0.05, 200 x 300", (200, 300), 0.05, "train"),
+             ("train mode, p=0 (nothing dropped)", (20, 10), 0.0, "train"),
+             ("eval mode, p=0.5: the identity", (30, 40), 0.5, "eval"),
+             ("train mode, a batch of one, 1 x 20000, p=0.5", (1, 20000), 0.5, "train")]
+    cases = []
+    for label, shape, p, mode in specs:
+        x = dropout_input(rng, shape)
+        seed = int(rng.integers(0, 2 ** 31))
+        args = (x, p, mode, seed, rng.normal(size=shape)) if backward else (x, p, mode, seed)
+        cases.append(Case(label, args))
+    return cases
+
+
+def _dropout_out_problem(x, p, mode, out, what="out"):
+    """The problems with a dropout forward's ``out`` for inputs ``x`` (None when it is right)."""
+    if not isinstance(out, np.ndarray) or out.dtype.kind not in "biuf":
+        return f"{what}: expected an array of real numbers"
+    if out.shape != x.shape:
+        return f"{what}: expected shape {x.shape}, got shape {out.shape}"
+    if mode == "eval" or p == 0:
+        wrong = out != x
+        if wrong.any():
+            i = np.unravel_index(np.argmax(wrong), x.shape)
+            return (f"{what}: in {mode} mode with p={p:g} every unit must pass unchanged; {int(wrong.sum())} of {x.size} "
+                    f"differ (first at index {tuple(int(k) for k in i)}: expected {x[i]:.6g}, got {out[i]:.6g})")
+        return None
+    dropped = out == 0
+    ratio = np.divide(out, x, out=np.zeros_like(x), where=~dropped)
+    scale = 1.0 / (1.0 - p)
+    bad = ~dropped & ~np.isclose(ratio, scale, rtol=1e-12, atol=0.0)
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), x.shape)
+        return (f"{what}: a kept unit must be x / (1 - p) = {scale:.6g} x; {int(bad.sum())} kept unit(s) are not "
+                f"(first at index {tuple(int(k) for k in i)}: out / x = {ratio[i]:.6g})")
+    n = x.size
+    rate = float(dropped.mean())
+    spread = DROPOUT_Z * math.sqrt(p * (1 - p) / n) + 1.0 / n
+    if abs(rate - p) > spread:
+        return (f"{what}: {rate:.4f} of the units were dropped, but p={p:g} is the probability of dropping a unit "
+                f"(with {n} units the rate must be within {spread:.4f} of p)")
+    if x.ndim == 2 and x.shape[0] > 1 and x.shape[1] > 1:
+        rows, cols = dropped[1:] == dropped[:1], dropped[:, 1:] == dropped[:, :1]
+        if rows.all() or cols.all():
+            return f"{what}: every {'row' if rows.all() else 'column'} drops the same units; each unit needs its own draw"
+    return None
+
+
+def dropout_forward_check(case, got, expected=None):
+    x, p, mode, _ = case.args
+    return _dropout_out_problem(x, p, mode, got)
+
+
+def dropout_backward_check(case, got, expected=None):
+    x, p, mode, _, dout = case.args
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return "expected the forward's out and the backward's dx"
+    out, dx = got
+    problem = _dropout_out_problem(x, p, mode, out, "the forward's out")
+    if problem:
+        return f"{problem} (dropout_backward is graded with your dropout_forward)"
+    if not isinstance(dx, np.ndarray) or dx.dtype.kind not in "biuf" or dx.shape != x.shape:
+        return f"return value 'dx': expected an array of shape {x.shape}, got {getattr(dx, 'shape', type(dx).__name__)}"
+    if mode == "eval" or p == 0:
+        want = dout
+    else:
+        want = np.where(out == 0, 0.0, dout / (1.0 - p))
+    wrong = ~np.isclose(dx, want, rtol=1e-12, atol=0.0)
+    if wrong.any():
+        i = np.unravel_index(np.argmax(wrong), x.shape)
+        kept = "a kept" if out[i] != 0 else "a dropped"
+        return (f"return value 'dx': {int(wrong.sum())} of {x.size} values wrong; first at index "
+                f"{tuple(int(k) for k in i)} ({kept} unit): expected {want[i]:.6g}, got {dx[i]:.6g}")
+    return None
+
+
+# ------------------------------------------------------------------ batch normalization
+def batchnorm_cases(rng):
+    specs = [  # (label, T_train, T_eval, N, D, eps, momentum, offset)
+        ("5 train calls then 2 eval calls, N=6, D=4", 5, 2, 6, 4, 1e-5, 0.1, 0.0),
+        ("a batch of two (N=2: the unbiased variance doubles the biased one), D=3", 4, 2, 2, 3, 1e-5, 0.1, 0.0),
+        ("momentum 0.3 and eps 1e-3, N=5, D=1", 3, 2, 5, 1, 1e-3, 0.3, 0.0),
+        ("features around 1000 with a small spread, N=8, D=5", 3, 1, 8, 5, 1e-5, 0.1, 1000.0),
+        ("non-square N=3, D=7, started from given running statistics", 2, 2, 3, 7, 1e-5, 0.5, 0.0),
+    ]
+    cases = []
+    for label, t_train, t_eval, n, d, eps, momentum, offset in specs:
+        scale = rng.uniform(0.5, 3.0, size=d)
+        xs = offset + rng.normal(size=(t_train + t_eval, n, d)) * scale + rng.normal(size=d)
+        douts = rng.normal(size=(t_train, n, d))
+        gamma, beta = rng.normal(size=d), rng.normal(size=d)
+        if "given running" in label:
+            running_mean, running_var = rng.normal(size=d), rng.uniform(0.5, 2.0, size=d)
+        else:
+            running_mean, running_var = np.zeros(d), np.ones(d)
+        state = {"eps": eps, "momentum": momentum, "running_mean": running_mean, "running_var": running_var}
+        cases.append(Case(label, (xs, douts, [gamma, beta], state)))
+    return cases
+
+
+def batchnorm_torch(xs, douts, params, state, backward):
+    """The same sequence of calls through torch.nn.BatchNorm1d: train for every dout, then eval."""
+    gamma, beta = params
+    d = xs.shape[2]
+    bn = torch.nn.BatchNorm1d(d, eps=state["eps"], momentum=state["momentum"], dtype=torch.float64, device=xs.device)
+    with torch.no_grad():
+        bn.weight.copy_(gamma)
+        bn.bias.copy_(beta)
+        bn.running_mean.copy_(state["running_mean"])
+        bn.running_var.copy_(state["running_var"])
+    outs, means, variances, grads = [], [], [], []
+    for t in range(xs.shape[0]):
+        train = t < douts.shape[0]
+        if backward and not train:
+            break
+        bn.train(train)
+        x = leaf(xs[t])
+        out = bn(x)
+        if backward:
+            grads.append(grads_of(out, (x, bn.weight, bn.bias), douts[t]))
+        outs.append(out.detach())
+        means.append(bn.running_mean.clone())
+        variances.append(bn.running_var.clone())
+    if backward:
+        return tuple(torch.stack([g[i] for g in grads]) for i in range(3))
+    return torch.stack(outs), torch.stack(means), torch.stack(variances)
+
+
+def batchnorm_forward_reference(xs, douts, params, state):
+    return batchnorm_torch(xs, douts, params, state, backward=False)
+
+
+def batchnorm_backward_reference(xs, douts, params, state):
+    return batchnorm_torch(xs, douts, params, state, backward=True)
+
+
+def batchnorm_by_hand(xs, douts, params, state, running_var_biased=False, momentum_swapped=False,
+                      normalize_unbiased=False):
+    """Batch norm written out in torch ops, with one of the known wrong conventions switched on."""
+    gamma, beta = params
+    mean_run, var_run = state["running_mean"].clone(), state["running_var"].clone()
+    m, eps = state["momentum"], state["eps"]
+    keep = m if momentum_swapped else 1 - m
+    outs, means, variances = [], [], []
+    for t in range(xs.shape[0]):
+        x = xs[t]
+        if t < douts.shape[0]:
+            n = x.shape[0]
+            mu = x.mean(dim=0)
+            biased = ((x - mu) ** 2).mean(dim=0)
+            unbiased = biased * n / (n - 1)
+            var = unbiased if normalize_unbiased else biased
+            out = gamma * (x - mu) / torch.sqrt(var + eps) + beta
+            mean_run = keep * mean_run + (1 - keep) * mu
+            var_run = keep * var_run + (1 - keep) * (biased if running_var_biased else unbiased)
+        else:
+            out = gamma * (x - mean_run) / torch.sqrt(var_run + eps) + beta
+        outs.append(out)
+        means.append(mean_run.clone())
+        variances.append(var_run.clone())
+    return torch.stack(outs), torch.stack(means), torch.stack(variances)
+
+
+BN_BIASED_RUNNING = ("the running variance updated with the biased batch variance; it takes the unbiased one "
+                     "(times n/(n-1))")
+BN_MOMENTUM = "momentum used the other way round: the running statistic keeps (1 - momentum) of its old value"
+BN_UNBIASED_NORM = "normalized with the unbiased batch variance; normalizing uses the biased one"
+
+
+# ------------------------------------------------------------------ initialization
+def torch_layout(shape):
+    """The torch weight with the same fans: this course's (D, M) affine weight is nn.Linear's (M, D)."""
+    return tuple(shape[::-1]) if len(shape) == 2 else tuple(shape)
+
+
+def init_cases(rng, he=False):
+    a, b = (int(v) for v in rng.integers(150, 450, size=2))
+    while a == b:
+        b += 7
+    if he:
+        specs = [(f"normal, fan_in, shape ({a}, {b})", ((a, b), "normal", "fan_in")),
+                 (f"uniform, fan_in, shape ({b}, {a})", ((b, a), "uniform", "fan_in")),
+                 (f"normal, fan_out, shape ({a}, {b})", ((a, b), "normal", "fan_out")),
+                 ("uniform, fan_out, conv weight (64, 16, 5, 3)", ((64, 16, 5, 3), "uniform", "fan_out")),
+                 ("normal, fan_in, conv weight (32, 48, 3, 3)", ((32, 48, 3, 3), "normal", "fan_in"))]
+    else:
+        gain = float(np.round(rng.uniform(0.5, 2.0), 2))
+        specs = [(f"normal, gain 1, shape ({a}, {b})", ((a, b), "normal", 1.0)),
+                 (f"uniform, gain 1, shape ({b}, {a})", ((b, a), "uniform", 1.0)),
+                 (f"normal, gain {gain:g}, shape (1000, 120)", ((1000, 120), "normal", gain)),
+                 ("uniform, gain 5/3 (tanh's), conv weight (64, 16, 5, 3)", ((64, 16, 5, 3), "uniform", 5 / 3)),
+                 ("normal, gain 1, conv weight (32, 48, 3, 3)", ((32, 48, 3, 3), "normal", 1.0))]
+    return [Case(label, (*args, int(rng.integers(0, 2 ** 31)))) for label, args in specs]
+
+
+def init_scale(kind, shape, distribution, option):
+    """(std, bound) of the distribution torch.nn.init draws from for this weight (bound None when normal)."""
+    fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(torch_layout(shape)))
+    if kind == "glorot":
+        std = option * math.sqrt(2.0 / (fan_in + fan_out))
+    else:
+        std = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in if option == "fan_in" else fan_out)
+    return std, (math.sqrt(3.0) * std if distribution == "uniform" else None)
+
+
+def init_check(kind):
+    def check(case, got, expected=None):
+        shape, distribution, option, _ = case.args
+        shape = tuple(shape)
+        if not isinstance(got, np.ndarray) or got.dtype.kind != "f":
+            return "return value 'W': expected an array of floats"
+        if got.shape != shape:
+            return f"return value 'W': expected shape {shape}, got shape {got.shape}"
+        if not np.isfinite(got).all():
+            return "return value 'W': contains NaN or infinity"
+        std, bound = init_scale(kind, shape, distribution, option)
+        values = got.astype(np.float64).ravel()
+        n = values.size
+        mean, sample_std = float(values.mean()), float(values.std())
+        if abs(mean) > 6 * std / math.sqrt(n):
+            return f"return value 'W': the sample mean is {mean:.3g}; the distribution must be centred at 0"
+        if abs(sample_std / std - 1) > 0.02:
+            return (f"return value 'W': the sample standard deviation is {sample_std:.5g}, expected {std:.5g} "
+                    f"(within 2 %) for this shape, {distribution} distribution and {option!r}")
+        if bound is not None and (np.abs(values).max() > bound * (1 + 1e-12) or np.abs(values).max() < 0.99 * bound):
+            return (f"return value 'W': a uniform draw here fills [-{bound:.5g}, {bound:.5g}]; "
+                    f"the largest |W| is {np.abs(values).max():.5g}")
+        kurtosis = float(np.mean((values - mean) ** 4) / sample_std ** 4) - 3
+        target = -1.2 if distribution == "uniform" else 0.0
+        if abs(kurtosis - target) > 0.15:
+            return (f"return value 'W': the sample does not look {distribution} (excess kurtosis {kurtosis:.2f}, "
+                    f"expected about {target:g})")
+        return None
+    return check
+
+
+# ------------------------------------------------------------------ an MLP of any depth
+def mlp_params(rng, sizes, dyadic=False):
+    params = {}
+    for layer, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        if dyadic:
+            params[f"W{layer}"], params[f"b{layer}"] = quarters(rng, (d, m), 0.5), quarters(rng, m, 0.5)
+        else:
+            params[f"W{layer}"] = rng.normal(size=(d, m)) * math.sqrt(2.0 / d)
+            params[f"b{layer}"] = rng.normal(size=m) * 0.1
+    return params
+
+
+def mlp_loss_cases(rng):
+    cases = []
+    for hidden in ((7,), (6, 5), (5, 6, 4, 5)):
+        n = int(rng.integers(4, 9))
+        sizes = (4, *hidden, 3)
+        cases.append(Case(f"{len(hidden)} hidden layer(s) of widths {hidden}, D=4, C=3, N={n}",
+                          (mlp_params(rng, sizes), rng.normal(size=(n, 4)), rng.integers(0, 3, size=n))))
+    cases.append(Case("a batch of one, 2 hidden layers",
+                      (mlp_params(rng, (5, 4, 4, 6)), rng.normal(size=(1, 5)), np.array([int(rng.integers(0, 6))]))))
+    # on a grid of quarters every sum is exact: some hidden pre-activations are exactly 0 (ReLU's kink)
+    params, X = mlp_params(rng, (3, 6, 4), dyadic=True), quarters(rng, (5, 3), 1.0)
+    pre = X @ params["W1"] + params["b1"]
+    params["b1"][:3] -= pre[0, :3]
+    cases.append(Case("hidden pre-activations exactly 0 in places (grid of quarters)", (params, X, rng.integers(0, 4, 5))))
+    params = mlp_params(rng, (4, 8, 5))
+    params["W2"] *= 300.0
+    cases.append(Case("large output scores (hundreds)", (params, rng.normal(size=(6, 4)), rng.integers(0, 5, 6))))
+    return cases
+
+
+def mlp_forward_torch(params, X):
+    layers = len(params) // 2
+    h = X
+    for layer in range(1, layers + 1):
+        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        if layer < layers:
+            h = torch.relu(h)
+    return h
+
+
+def mlp_loss_reference(params, X, y):
+    params = {k: leaf(v) for k, v in params.items()}
+    loss = F.cross_entropy(mlp_forward_torch(params, X), y)
+    keys = sorted(params)
+    grads = torch.autograd.grad(loss, [params[k] for k in keys])
+    return loss.detach(), dict(zip(keys, grads))
+
+
+# ------------------------------------------------------------------ gradient checking
+def numerical_gradient_cases(rng):
+    n = 5
+    A = rng.normal(size=(n, n))
+    cases = [Case("quadratic 1/2 x.A x + c.x, x of shape (5,), h=1e-5",
+                  ("quadratic", [A + A.T, rng.normal(size=n)], rng.normal(size=n), 1e-5))]
+    V, U = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
+    cases.append(Case("sum(tanh(X V) * U), X of shape (3, 4), h=1e-4",
+                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 1e-4)))
+    cases.append(Case("the same with a large step, h=0.1 (h must be used as given)",
+                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 0.1)))
+    X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
+    cases.append(Case("mean softmax cross-entropy of X W, W of shape (4, 3), h=1e-5",
+                      ("softmax_loss", [X, y], rng.normal(size=(4, 3)), 1e-5)))
+    cases.append(Case("quadratic, x of shape (1,), h=1e-3",
+                      ("quadratic", [np.array([[3.0]]), np.array([1.0])], np.array([0.7]), 1e-3)))
+    return cases
+
+
+def torch_function(kind, data):
+    if kind == "quadratic":
+        A, c = data
+        return lambda x: 0.5 * x @ A @ x + c @ x
+    if kind == "tanh_layer":
+        V, U = data
+        return lambda X: torch.sum(torch.tanh(X @ V) * U)
+    if kind == "softmax_loss":
+        X, y = data
+        return lambda W: F.cross_entropy(X @ W, y)
+    raise ValueError(kind)
+
+
+def numerical_gradient_reference(kind, data, x, h):
+    """Central differences of the same function, evaluated in torch; and x itself (it must come back unchanged)."""
+    f = torch_function(kind, data)
+    grad = torch.zeros_like(x)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.numel()):
+        e = torch.zeros_like(flat)
+        e[i] = h
+        g[i] = (f((flat + e).reshape(x.shape)) - f((flat - e).reshape(x.shape))) / (2 * h)
+    return grad, x
+
+
+def forward_differences(kind, data, x, h):
+    """Known mistake: one-sided differences (f(x + h e_i) - f(x)) / h."""
+    f = torch_function(kind, data)
+    grad = torch.zeros_like(x)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.numel()):
+        e = torch.zeros_like(flat)
+        e[i] = h
+        g[i] = (f((flat + e).reshape(x.shape)) - f(x)) / h
+    return grad, x
+
+
+def relative_error_cases(rng):
+    a = rng.normal(size=(4, 5))
+    return [
+        Case("random arrays, 4 x 5", (a, a + rng.normal(size=(4, 5)) * 1e-3)),
+        Case("equal arrays", (a, a.copy())),
+        Case("all zeros in both (the floor 1e-8 keeps it finite)", (np.zeros(6), np.zeros(6))),
+        Case("tiny values, where the floor 1e-8 decides", (np.array([1e-10, 0.0, 2e-9]), np.array([0.0, 0.0, 1e-9]))),
+        Case("one large relative error among small ones", (np.array([1.0, 2.0, 1e-3]), np.array([1.0, 2.0 + 1e-9, 2e-3]))),
+        Case("opposite signs", (np.array([[1.0, -2.0]]), np.array([[-1.0, -2.0]]))),
+    ]
+
+
+def relative_error_reference(a, b):
+    return (torch.abs(a - b) / torch.clamp(torch.abs(a) + torch.abs(b), min=1e-8)).max()
+
+
+# ------------------------------------------------------------------ training
+ACCURACY_NEEDED = 0.97
+
+
+def digits_split(rng):
+    """Scikit-learn's bundled digits, scaled to [0, 1], split 70/30 at random."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = rng.permutation(len(y))
+    cut = int(0.7 * len(y))
+    return X[order[:cut]], y[order[:cut]], X[order[cut:]], y[order[cut:]]
+
+
+def train_mlp_cases(rng):
+    """Exact cases: a few epochs on a small sample, step for step against the same network trained by
+    torch.optim.SGD from the same weights in the same batch order. Outcome cases: held-out accuracy
+    after training on 70 % of the digits, computed here (the held-out images stay in ``private``)."""
+    X_train, y_train, X_test, y_test = digits_split(rng)
+    exact = [  # (what, n, hidden, epochs, batch_size, learning_rate, momentum)
+        ("minibatches of 16, the last one smaller (4), momentum 0.9, 2 epochs", 52, (16,), 2, 16, 0.1, 0.9),
+        ("a last minibatch of one example that matters (33 = 32 + 1), 2 hidden layers, 3 epochs", 33, (12, 10), 3, 32, 0.2, 0.5),
+        ("plain SGD (minibatches of one, momentum 0), 1 epoch", 20, (8,), 1, 1, 0.05, 0.0),
+        ("one full batch, momentum 0.9, 5 epochs", 40, (10,), 5, 40, 0.5, 0.9),
+    ]
+    cases = []
+    for what, n, hidden, epochs, batch, lr, mu in exact:
+        rows = rng.choice(len(y_train), size=n, replace=False)
+        params = mlp_params(rng, (64, *hidden, 10))
+        cases.append(Case(f"exact: {n} digits, hidden {hidden}, {what}, step {lr:g}",
+                          (X_train[rows], y_train[rows], params, epochs, batch, lr, mu, int(rng.integers(0, 2 ** 31)))))
+    outcome = [("hidden (128,), 30 epochs, minibatches of 32, step 0.05, momentum 0.9", (128,), 30, 32, 0.05, 0.9)]
+    for what, hidden, epochs, batch, lr, mu in outcome:
+        params = mlp_params(rng, (64, *hidden, 10))
+        for key in params:
+            if key.startswith("b"):
+                params[key] = np.zeros_like(params[key])
+        cases.append(Case(f"held-out accuracy: 1257 training / 540 held-out digits, {what}",
+                          (X_train, y_train, params, epochs, batch, lr, mu, int(rng.integers(0, 2 ** 31))),
+                          private=(X_test, y_test)))
+    return cases
+
+
+def train_mlp_reference(X, y, params, epochs, batch_size, learning_rate, momentum, seed):
+    """The same network trained by torch.optim.SGD: one generator made once from the seed; each epoch visits
+    rng.permutation(n) in minibatches of batch_size (the last may be smaller); a step on the mean loss."""
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    params = {k: leaf(v) for k, v in params.items()}
+    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate, momentum=momentum)
+    for _ in range(epochs):
+        order = torch.as_tensor(rng.permutation(n), device=X.device)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            F.cross_entropy(mlp_forward_torch(params, X[batch]), y[batch]).backward()
+            optimizer.step()
+    return {k: v.detach() for k, v in params.items()}
+
+
+def mlp_predict(params, X):
+    layers = len(params) // 2
+    h = X
+    for layer in range(1, layers + 1):
+        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        if layer < layers:
+            h = np.maximum(h, 0.0)
+    return np.argmax(h, axis=1)
+
+
+def train_mlp_check(case, got, expected=None):
+    """Held-out accuracy of the returned weights, computed here. It must reach 97 %; on a split where the
+    same network trained by the reference falls short of that itself, within 1 point of the reference."""
+    X_test, y_test = case.private
+    start = case.args[2]
+    if not isinstance(got, dict) or set(got) != set(start):
+        return f"expected a dict with the keys {sorted(start)}"
+    for key, value in start.items():
+        w = got[key]
+        if not isinstance(w, np.ndarray) or w.shape != value.shape or w.dtype.kind not in "iuf" or not np.isfinite(w).all():
+            return f"params[{key!r}]: expected finite real numbers of shape {value.shape}"
+    accuracy = float(np.mean(mlp_predict(got, X_test) == y_test))
+    needed = ACCURACY_NEEDED
+    if expected is not None:
+        reached = float(np.mean(mlp_predict(expected, X_test) == y_test))
+        needed = min(needed, reached - 0.01)
+    if accuracy < needed:
+        return f"held-out accuracy {accuracy:.1%}, below the {needed:.1%} needed"
+    return None
+
+
+PROBLEM_SET = ProblemSet(
+    name="ps3",
+    title="Problem set 3: backprop and MLPs",
+    functions=(
+        GradedFunction("affine_forward", "affine_forward(x, W, b)", ("out",), 1, affine_cases,
+                       affine_forward_reference, LAYER_RTOL, LAYER_ATOL, driver="forward"),
+        GradedFunction("affine_backward", "affine_backward(dout, cache)", ("dx", "dW", "db"), 2,
+                       lambda rng: affine_cases(rng, backward=True), affine_backward_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("affine_forward",)),
+        GradedFunction("relu_forward", "relu_forward(x)", ("out",), 1, activation_cases, relu_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
+        GradedFunction("relu_backward", "relu_backward(dout, cache)", ("dx",), 1,
+                       lambda rng: activation_cases(rng, backward=True), relu_backward_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("relu_forward",),
+                       misconceptions=(Misconception("slope_one_at_zero", relu_slope_one_at_zero,
+                                                     "the derivative at x = 0 taken as 1; it is 0 there"),)),
+        GradedFunction("sigmoid_forward", "sigmoid_forward(x)", ("out",), 1, activation_cases, sigmoid_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
+        GradedFunction("sigmoid_backward", "sigmoid_backward(dout, cache)", ("dx",), 1,
+                       lambda rng: activation_cases(rng, backward=True), sigmoid_backward_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("sigmoid_forward",)),
+        GradedFunction("tanh_forward", "tanh_forward(x)", ("out",), 1, activation_cases, tanh_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
+        GradedFunction("tanh_backward", "tanh_backward(dout, cache)", ("dx",), 1,
+                       lambda rng: activation_cases(rng, backward=True), tanh_backward_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("tanh_forward",)),
+        GradedFunction("softmax_loss", "softmax_loss(scores, y)", ("loss", "dscores"), 2, softmax_loss_cases,
+                       softmax_loss_reference, LAYER_RTOL, LAYER_ATOL,
+                       misconceptions=(Misconception("summed", softmax_loss_summed,
+                                                     "the loss summed over the batch instead of averaged"),)),
+        GradedFunction("mse_loss", "mse_loss(pred, target)", ("loss", "dpred"), 1, mse_cases, mse_reference,
+                       LAYER_RTOL, LAYER_ATOL,
+                       misconceptions=(Misconception("halved", mse_halved,
+                                                     "the factor 1/2 of the squared loss; the mean squared error has none"),
+                                       Misconception("per_example", mse_per_example,
+                                                     "averaged over the examples only; the mean runs over every entry"))),
+        GradedFunction("dropout_forward", "dropout_forward(x, p, mode, seed)", ("out",), 2, dropout_cases, None,
+                       check=dropout_forward_check, driver="forward"),
+        GradedFunction("dropout_backward", "dropout_backward(dout, cache)", ("out", "dx"), 1,
+                       lambda rng: dropout_cases(rng, backward=True), None, check=dropout_backward_check,
+                       driver="dropout_backward", uses=("dropout_forward",)),
+        GradedFunction("batchnorm_forward", "batchnorm_forward(x, gamma, beta, bn_param)",
+                       ("out", "running_mean", "running_var"), 3, batchnorm_cases, batchnorm_forward_reference,
+                       LAYER_RTOL, LAYER_ATOL, driver="sequence", sequence="call",
+                       misconceptions=(
+                           Misconception("running_var_biased",
+                                         lambda *a: batchnorm_by_hand(*a, running_var_biased=True), BN_BIASED_RUNNING),
+                           Misconception("momentum_swapped",
+                                         lambda *a: batchnorm_by_hand(*a, momentum_swapped=True), BN_MOMENTUM),
+                           Misconception("normalize_unbiased",
+                                         lambda *a: batchnorm_by_hand(*a, normalize_unbiased=True), BN_UNBIASED_NORM))),
+        GradedFunction("batchnorm_backward", "batchnorm_backward(dout, cache)", ("dx", "dgamma", "dbeta"), 3,
+                       batchnorm_cases, batchnorm_backward_reference, LAYER_RTOL, LAYER_ATOL,
+                       driver="sequence", sequence="call", uses=("batchnorm_forward",)),
+        GradedFunction("glorot_init", "glorot_init(shape, distribution, gain, seed)", ("W",), 1, init_cases, None,
+                       check=init_check("glorot")),
+        GradedFunction("he_init", "he_init(shape, distribution, mode, seed)", ("W",), 1,
+                       lambda rng: init_cases(rng, he=True), None, check=init_check("he")),
+        GradedFunction("mlp_loss", "mlp_loss(params, X, y)", ("loss", "grads"), 3, mlp_loss_cases,
+                       mlp_loss_reference, LAYER_RTOL, LAYER_ATOL,
+                       uses=("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")),
+        GradedFunction("numerical_gradient", "numerical_gradient(f, x, h)", ("grad", "x_after"), 2,
+                       numerical_gradient_cases, numerical_gradient_reference, rtol=1e-6, atol=1e-8,
+                       driver="numerical_gradient",
+                       misconceptions=(Misconception("forward_differences", forward_differences,
+                                                     "one-sided differences (f(x + h) - f(x)) / h; central ones are "
+                                                     "asked for"),)),
+        GradedFunction("relative_error", "relative_error(a, b)", ("error",), 1, relative_error_cases,
+                       relative_error_reference, rtol=1e-9, atol=1e-15),
+        GradedFunction("train_mlp",
+                       "train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
+                       train_mlp_cases, train_mlp_reference, rtol=1e-9, atol=1e-11, check=train_mlp_check,
+                       time_limit_s=60.0, cpu_s=120, memory_mb=1024, uses=("mlp_loss",)),
+    ),
+)

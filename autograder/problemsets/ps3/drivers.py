@@ -1,0 +1,50 @@
+"""Problem set 3's sandbox drivers (NumPy only: this file is copied into each grading job).
+
+A driver gets the student's namespace, the graded function's name and the case's arguments.
+The layers use the shared ``forward``, ``backward`` and ``sequence`` drivers; these two cover
+what cannot cross the process boundary (a function to differentiate) or what the check needs
+to see besides the gradient (dropout's mask).
+"""
+import numpy as np
+
+
+def dropout_backward(namespace, name, args):
+    """``args = (x, p, mode, seed, dout)``: the student's dropout_forward, then dropout_backward with the
+    cache; the graded output is (out, dx), so the check can see which units the forward kept."""
+    x, p, mode, seed, dout = args
+    result = namespace["dropout_forward"](x, p, mode, seed)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError("dropout_forward must return a tuple (out, cache)")
+    out, cache = result
+    return out, namespace[name](dout, cache)
+
+
+def scalar_function(kind, data):
+    """The function to differentiate, built here from the case's data (functions cannot be sent)."""
+    if kind == "quadratic":        # f(x) = 1/2 x.A x + c.x, x of shape (n,)
+        A, c = data
+        return lambda x: float(0.5 * x @ A @ x + c @ x)
+    if kind == "tanh_layer":       # f(X) = sum(tanh(X V) * U), X of shape (m, n)
+        V, U = data
+        return lambda X: float(np.sum(np.tanh(X @ V) * U))
+    if kind == "softmax_loss":     # f(W) = mean cross-entropy of the scores X W, W of shape (d, k)
+        X, y = data
+        def f(W):
+            scores = X @ W
+            top = scores.max(axis=1, keepdims=True)
+            log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+            return float(np.mean(log_norm - scores[np.arange(len(y)), y]))
+        return f
+    raise ValueError(f"unknown function kind {kind!r}")
+
+
+def numerical_gradient(namespace, name, args):
+    """``args = (kind, data, x, h)``: builds f from the data, calls ``numerical_gradient(f, x, h)``; the graded
+    output is (grad, x as it is afterwards), since the function must leave x as it found it."""
+    kind, data, x, h = args
+    f = scalar_function(kind, data)
+    grad = namespace[name](f, x, h)
+    return grad, np.array(x, copy=True)
+
+
+DRIVERS = {"dropout_backward": dropout_backward, "numerical_gradient": numerical_gradient}
