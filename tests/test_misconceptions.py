@@ -15,7 +15,7 @@ from autograder.device import run_reference, run_variant
 from autograder.grading.compare import compare_outputs
 from autograder.grading.runner import Grader
 from autograder.notebooks import program_cells
-from autograder.registry import VISIBLE_SEED, fresh_seed, get_problem_set
+from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from autograder.visible import check
 
 HINT = "Your answers match a known mistake: "
@@ -35,6 +35,16 @@ PLANTED = {
     ("ps2", "adam", "no_bias_correction"): "no bias correction",
     ("ps2", "adam", "eps_inside_sqrt"): "eps inside the square root",
     ("ps2", "adam", "decoupled_weight_decay"): "decoupled weight decay (AdamW)",
+    ("ps3", "affine_backward", "db_not_summed"): "db not summed over the batch",
+    ("ps3", "relu_backward", "slope_one_at_zero"): "slope 1 at x = 0",
+    ("ps3", "softmax_loss", "summed"): "summed over the batch instead of averaged",
+    ("ps3", "mse_loss", "halved"): "the factor 1/2 of the squared loss",
+    ("ps3", "mse_loss", "per_example"): "averaged over the examples only",
+    ("ps3", "batchnorm_forward", "running_var_biased"): "running variance from the biased batch variance",
+    ("ps3", "batchnorm_forward", "momentum_swapped"): "momentum used the other way round",
+    ("ps3", "batchnorm_forward", "normalize_unbiased"): "normalized with the unbiased variance",
+    ("ps3", "numerical_gradient", "forward_differences"): "one-sided (forward) differences",
+    ("ps3", "train_mlp", "summed"): "minibatch gradient summed instead of averaged",
 }
 
 # the same convention made another way, with no planted bug in samples/: the bug is written here
@@ -119,10 +129,10 @@ def graded(notebooks):
 
 
 def test_every_misconception_has_a_bug_that_makes_it():
-    registered = {(ps, fn.name, m.name) for ps in ("ps1", "ps2") for fn in get_problem_set(ps).functions
+    registered = {(ps, fn.name, m.name) for ps in PROBLEM_SET_NAMES for fn in get_problem_set(ps).functions
                   for m in fn.misconceptions}
     assert registered == set(ALL), "every misconception needs the planted bug that shows it firing"
-    assert sum(ps == "ps1" for ps, _, _ in registered) >= 2 and sum(ps == "ps2" for ps, _, _ in registered) >= 3
+    assert all(sum(ps == name for ps, _, _ in registered) >= 2 for name in PROBLEM_SET_NAMES)
     for ps, function, name in registered:
         fn = get_problem_set(ps)[function]
         assert len({m.name for m in fn.misconceptions}) == len(fn.misconceptions), function
@@ -180,12 +190,22 @@ def test_variant_differs_from_the_reference(key, seed):
     assert differ, f"{ps}.{function}: variant {name} equals the reference on every case at seed {seed}"
 
 
+def master_namespace(notebooks, ps: str) -> dict:
+    """Every solution of the master, run in order: the other functions a driver may call (a forward)."""
+    master, _ = notebooks[ps]
+    namespace = {"np": np}
+    for source in samples.solution_sources(master).values():
+        exec(compile(source, f"<{ps} master>", "exec"), namespace)
+    return namespace
+
+
 def mutated_function(notebooks, ps: str, function: str, description: str):
+    """(the function with the planted bug, the namespace it was defined in)."""
     master, _ = notebooks[ps]
     source = samples.mutate(samples.solution_sources(master)[function], *bug(ps, function, description))
-    namespace = {"np": np}
+    namespace = master_namespace(notebooks, ps)
     exec(compile(source, f"<{ps}.{function}: {description}>", "exec"), namespace)
-    return namespace[function]
+    return namespace[function], namespace
 
 
 @pytest.mark.parametrize("seed", [VISIBLE_SEED, fresh_seed()], ids=["visible", "fresh"])
@@ -193,14 +213,13 @@ def mutated_function(notebooks, ps: str, function: str, description: str):
 def test_visible_check_names_the_same_mistake(notebooks, key, seed):
     ps, function, name = key
     with pytest.raises(AssertionError) as failed:
-        check(ps, function, mutated_function(notebooks, ps, function, ALL[key]), seed=seed)
+        mutated, namespace = mutated_function(notebooks, ps, function, ALL[key])
+        check(ps, function, mutated, seed=seed, namespace=namespace)
     assert hints(str(failed.value).split("\n")) == [explanation(*key)], (seed, str(failed.value))
 
 
 @pytest.mark.parametrize("ps, function", FUNCTIONS, ids=lambda v: v)
 def test_visible_check_of_the_master_names_no_mistake(notebooks, capsys, ps, function):
-    master, _ = notebooks[ps]
-    namespace = {"np": np}
-    exec(samples.solution_sources(master)[function], namespace)
-    check(ps, function, namespace[function])
+    namespace = master_namespace(notebooks, ps)
+    check(ps, function, namespace[function], namespace=namespace)
     assert "passed" in capsys.readouterr().out

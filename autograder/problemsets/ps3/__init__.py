@@ -61,6 +61,12 @@ def affine_backward_reference(x, W, b, dout):
     return grads_of(F.linear(x, W.T, b), (x, W, b), dout)
 
 
+def affine_db_not_summed(x, W, b, dout):
+    """Known mistake: db left as dout, one row per example."""
+    dx, dW, _ = affine_backward_reference(x, W, b, dout)
+    return dx, dW, dout
+
+
 # ------------------------------------------------------------------ activations
 def activation_cases(rng, backward=False, kinks=True):
     cases = []
@@ -120,6 +126,8 @@ def softmax_loss_cases(rng):
     cases.append(Case("large logits, around ±1000",
                       (np.array([[1000.0, -1000.0, 999.0], [-1000.0, -998.0, -1000.5]]), np.array([2, 0]))))
     cases.append(Case("ties: equal scores in a row", (np.array([[1.0, 1.0, 1.0], [2.0, 2.0, -1.0]]), np.array([0, 1]))))
+    cases.append(Case("the true class 800 behind (its probability underflows to 0)",
+                      (np.array([[0.0, 800.0, -5.0], [3.0, 1.0, 2.0]]), np.array([2, 0]))))
     return cases
 
 
@@ -209,13 +217,18 @@ def _dropout_out_problem(x, p, mode, out, what="out"):
     ratio = np.divide(out, x, out=np.zeros_like(x), where=~dropped)
     scale = 1.0 / (1.0 - p)
     bad = ~dropped & ~np.isclose(ratio, scale, rtol=1e-12, atol=0.0)
-    if bad.any():
-        i = np.unravel_index(np.argmax(bad), x.shape)
-        return (f"{what}: a kept unit must be x / (1 - p) = {scale:.6g} x; {int(bad.sum())} kept unit(s) are not "
-                f"(first at index {tuple(int(k) for k in i)}: out / x = {ratio[i]:.6g})")
     n = x.size
     rate = float(dropped.mean())
     spread = DROPOUT_Z * math.sqrt(p * (1 - p) / n) + 1.0 / n
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), x.shape)
+        known = {p: "kept units scaled by p; inverted dropout scales them by 1/(1 - p)",
+                 1.0: "kept units not scaled; inverted dropout scales them by 1/(1 - p)",
+                 1.0 / max(p, 1e-12): "p taken as the probability of keeping a unit; it is the probability of dropping"}
+        hint = next((f"Your answers match a known mistake: {line}. " for value, line in known.items()
+                     if np.isclose(ratio[~dropped], value, rtol=1e-9).all()), "")
+        return (f"{what}: {hint}a kept unit must be x / (1 - p) = {scale:.6g} x; {int(bad.sum())} kept unit(s) are not "
+                f"(first at index {tuple(int(k) for k in i)}: out / x = {ratio[i]:.6g})")
     if abs(rate - p) > spread:
         return (f"{what}: {rate:.4f} of the units were dropped, but p={p:g} is the probability of dropping a unit "
                 f"(with {n} units the rate must be within {spread:.4f} of p)")
@@ -354,9 +367,10 @@ def torch_layout(shape):
 
 
 def init_cases(rng, he=False):
-    a, b = (int(v) for v in rng.integers(150, 450, size=2))
-    while a == b:
-        b += 7
+    a = int(rng.integers(150, 250))
+    b = a + int(rng.integers(100, 250))  # fan_in and fan_out at least 40 % apart: a swap moves the std by > 15 %
+    if rng.random() < 0.5:
+        a, b = b, a
     if he:
         specs = [(f"normal, fan_in, shape ({a}, {b})", ((a, b), "normal", "fan_in")),
                  (f"uniform, fan_in, shape ({b}, {a})", ((b, a), "uniform", "fan_in")),
@@ -597,6 +611,22 @@ def train_mlp_reference(X, y, params, epochs, batch_size, learning_rate, momentu
     return {k: v.detach() for k, v in params.items()}
 
 
+def train_mlp_summed(X, y, params, epochs, batch_size, learning_rate, momentum, seed):
+    """Known mistake: each step on the minibatch's summed loss instead of its mean."""
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    params = {k: leaf(v) for k, v in params.items()}
+    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate, momentum=momentum)
+    for _ in range(epochs):
+        order = torch.as_tensor(rng.permutation(n), device=X.device)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            F.cross_entropy(mlp_forward_torch(params, X[batch]), y[batch], reduction="sum").backward()
+            optimizer.step()
+    return {k: v.detach() for k, v in params.items()}
+
+
 def mlp_predict(params, X):
     layers = len(params) // 2
     h = X
@@ -636,7 +666,10 @@ PROBLEM_SET = ProblemSet(
                        affine_forward_reference, LAYER_RTOL, LAYER_ATOL, driver="forward"),
         GradedFunction("affine_backward", "affine_backward(dout, cache)", ("dx", "dW", "db"), 2,
                        lambda rng: affine_cases(rng, backward=True), affine_backward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("affine_forward",)),
+                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("affine_forward",),
+                       misconceptions=(Misconception("db_not_summed", affine_db_not_summed,
+                                                     "db not summed over the batch: b is shared by every example, so "
+                                                     "its gradient is the sum of theirs"),)),
         GradedFunction("relu_forward", "relu_forward(x)", ("out",), 1, activation_cases, relu_reference,
                        LAYER_RTOL, LAYER_ATOL, driver="forward"),
         GradedFunction("relu_backward", "relu_backward(dout, cache)", ("dx",), 1,
@@ -700,6 +733,9 @@ PROBLEM_SET = ProblemSet(
         GradedFunction("train_mlp",
                        "train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
                        train_mlp_cases, train_mlp_reference, rtol=1e-9, atol=1e-11, check=train_mlp_check,
-                       time_limit_s=60.0, cpu_s=120, memory_mb=1024, uses=("mlp_loss",)),
+                       time_limit_s=60.0, cpu_s=120, memory_mb=1024, uses=("mlp_loss",),
+                       misconceptions=(Misconception("summed", train_mlp_summed,
+                                                     "each step on the minibatch's summed loss; the step takes the "
+                                                     "gradient of its mean"),)),
     ),
 )

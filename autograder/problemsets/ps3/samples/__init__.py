@@ -59,6 +59,8 @@ MUTANTS = {
         ("no shift: overflows for large logits", "shifted = scores - scores.max(axis=1, keepdims=True)",
          "shifted = scores"),
         ("gradient misses the -1 at the true class", "dscores[rows, y] -= 1.0", "pass"),
+        ("the log of the probabilities: -inf when one underflows", "loss = -log_probs[rows, y].mean()",
+         "loss = -np.log(np.exp(log_probs)[rows, y]).mean()"),
     ],
     "mse_loss": [
         ("the factor 1/2 of the squared loss", "loss = np.mean(diff ** 2)\n    dpred = 2.0 * diff / diff.size",
@@ -91,7 +93,8 @@ MUTANTS = {
          '        bn_param["running_var"] = (1 - momentum) * bn_param["running_var"] + momentum * var * n / (n - 1)',
          'bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mu\n'
          '        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var * n / (n - 1)'),
-        ("normalized with the unbiased variance", "var = x.var(axis=0)", "var = x.var(axis=0, ddof=1)"),
+        ("normalized with the unbiased variance", "inv_std = 1.0 / np.sqrt(var + eps)\n        x_hat",
+         "inv_std = 1.0 / np.sqrt(var * n / (n - 1) + eps)\n        x_hat"),
         ("eval mode uses the batch statistics", 'if bn_param["mode"] == "train":', "if True:"),
         ("eps outside the square root", "inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / (np.sqrt(var) + eps)"),
     ],
@@ -323,9 +326,9 @@ def affine_backward(dout, cache):
     loss, dscores = 0.0, np.zeros_like(scores)
     for i in range(n):
         s = scores[i] - np.max(scores[i])
-        p = np.exp(s) / np.sum(np.exp(s))
-        loss -= np.log(p[y[i]]) / n
-        dscores[i] = p / n
+        log_p = s - np.log(np.sum(np.exp(s)))
+        loss -= log_p[y[i]] / n
+        dscores[i] = np.exp(log_p) / n
         dscores[i, y[i]] -= 1.0 / n
     return loss, dscores
 '''),
@@ -413,10 +416,10 @@ def glorot_init(shape, distribution="normal", gain=1.0, seed=None):
         hs.append(np.maximum(hs[-1] @ params["W%d" % l] + params["b%d" % l], 0.0))
     s = hs[-1] @ params["W%d" % L] + params["b%d" % L]
     s = s - s.max(axis=1, keepdims=True)
-    p = np.exp(s)
-    p /= p.sum(axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)
     n = X.shape[0]
-    loss = -np.mean(np.log(p[np.arange(n), y]))
+    loss = -np.mean(log_p[np.arange(n), y])
     g = p.copy()
     g[np.arange(n), y] -= 1.0
     g /= n
