@@ -60,7 +60,7 @@ def test_cases_are_seeded_and_differ_between_visible_and_grading_seeds(name):
 def _equal(x, y):
     import numpy as np
 
-    if isinstance(x, tuple):
+    if isinstance(x, (tuple, list)):
         return len(x) == len(y) and all(_equal(a, b) for a, b in zip(x, y))
     if isinstance(x, dict):
         return x.keys() == y.keys() and all(_equal(x[k], y[k]) for k in x)
