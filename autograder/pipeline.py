@@ -222,13 +222,17 @@ def control_run(grader: Grader, master, release_nb, log) -> None:
     ps = grader.problem_set
     log_text, what = "", ""
     try:
-        result = grader.grade(program_cells(master, full_solution(master, release_nb)))
+        raw = grader.run(program_cells(master, full_solution(master, release_nb)))
+        result = grader.judge(raw)
     except GraderFault as fault:
         what, log_text = str(fault), fault.log
     else:
         if result.score == ps.total_points:
             log(f"control: the master's solutions score {result.score}/{ps.total_points} in the sandbox "
                 f"({result.seconds:.2f} s)")
+            for name, (seconds, budget) in grader.calibrate(raw).items():
+                log(f"control: {name} took {seconds:.3f} s; its budget for this run is {budget:.2f} s "
+                    f"({ps[name].budget_vs_master:g} x, at least {ps[name].min_budget_s:g} s)")
             return
         what = f"the master's own solutions scored {result.score}/{ps.total_points}."
         what += "".join(f"\nIts cell {cell!r} failed in the sandbox:\n{_indent(error)}"

@@ -87,6 +87,10 @@ class GradedFunction:
     misconceptions: known wrong conventions to recognise in failing answers.
     sequence:   when the output's first axis is a sequence of steps (an optimizer's trajectory), its
                 name ("step"): the feedback then names the first step that departs, not the worst.
+    budget_vs_master: when set, a grading run gives this function this many times the master solution's
+                time on the same machine (at least ``min_budget_s``), measured by the run's control submission;
+                ``time_limit_s`` is then the control run's own budget. For a speed case: slow code runs out
+                of time on any machine, while a fast one is never judged against another machine's clock.
     uses:       graded functions this one calls by design (a backward pass uses its forward's cache,
                 a training loop uses the loss): a bug there can cost this function too, and its
                 feedback then says which of them failed their own cases.
@@ -108,6 +112,8 @@ class GradedFunction:
     misconceptions: tuple[Misconception, ...] = ()
     sequence: str | None = None
     uses: tuple[str, ...] = ()
+    budget_vs_master: float | None = None
+    min_budget_s: float = 0.5
 
     def judged_by_check(self, case: Case) -> bool:
         return self.check is not None and (self.reference is None or bool(case.private))

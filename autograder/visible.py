@@ -49,7 +49,7 @@ def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, names
         except Exception as error:  # report, then go on with the other cases
             outcomes.append({"error": f"{type(error).__name__}: {error}"})
     expected = [None if fn.reference is None else run_reference(fn, case) for case in cases]
-    variants = {m.name: [run_variant(m, case) for case in cases] for m in fn.misconceptions}
+    variants = {m.name: [None if fn.judged_by_check(case) else run_variant(m, case) for case in cases] for m in fn.misconceptions}
     verdict = judge(fn, cases, expected, outcomes, variants=variants, what="visible cases")
     if not verdict.passed:
         raise AssertionError("\n".join(verdict.messages))

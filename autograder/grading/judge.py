@@ -43,17 +43,25 @@ def case_problem(fn, case, expected, outcome: dict, cell_error: str | None = Non
     return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol, fn.sequence)
 
 
-def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list]) -> str | None:
-    """The first known wrong convention whose outputs the student's failing answers reproduce."""
+def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list], cases=None) -> str | None:
+    """The first known wrong convention whose outputs the student's failing answers reproduce (on the cases
+    compared with the reference: a case judged by a property, such as held-out accuracy, tells nothing)."""
+    if cases is not None:
+        failing = [i for i in failing if not fn.judged_by_check(cases[i])]
     if not failing:
         return None
     for misconception in fn.misconceptions:
         outputs = variants.get(misconception.name)
         if outputs is None:
             continue
-        if all("value" in outcomes[i] and outputs[i] is not None
-               and compare_outputs(fn.returns, outputs[i], outcomes[i]["value"], fn.rtol, fn.atol, fn.sequence) is None
-               for i in failing):
+        # every failing answer is the variant's; where the variant itself is undefined (it raised: a window
+        # larger than the input, say), the student's code must have raised too; and one answer must match
+        def reproduced(i):
+            if outputs[i] is None:
+                return "error" in outcomes[i]
+            return "value" in outcomes[i] and compare_outputs(fn.returns, outputs[i], outcomes[i]["value"], fn.rtol,
+                                                              fn.atol, fn.sequence) is None
+        if all(reproduced(i) for i in failing) and any(outputs[i] is not None for i in failing):
             return misconception.explanation
     return None
 
@@ -78,7 +86,7 @@ def judge(fn, cases, expected, outcomes, cell_error: str | None = None, variants
         return FunctionResult(fn.name, fn.points, True, len(cases), len(cases),
                               [f"{fn.name}: all {len(cases)} {what} passed."])
     messages = [f"{fn.name}: {len(failures)} of {len(cases)} {what} failed."]
-    hint = misconception_of(fn, failing, outcomes, variants or {})
+    hint = misconception_of(fn, failing, outcomes, variants or {}, cases)
     if hint:
         messages.append(f"Your answers match a known mistake: {hint}")
     messages += failures[:MAX_FAILED_CASES_SHOWN]

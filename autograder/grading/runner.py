@@ -197,6 +197,8 @@ class Deadlines:
         self.deadline, self.budget = min(now + setup_s, self.cap), setup_s
         self.started = 0      # how many functions have started
         self.current: int | None = None
+        self.started_at = now
+        self.elapsed: dict[int, float] = {}  # seconds from a function's start to its end, by this clock
 
     def start(self, index: int, now: float) -> bool:
         if self.current is not None or self.started >= len(self.order) or index != self.order[self.started]:
@@ -205,12 +207,15 @@ class Deadlines:
         self.current = index
         self.budget = self.budgets[index]
         self.deadline = min(now + self.budget, self.cap)
+        self.started_at = now
         return True
 
-    def done(self, index: int) -> bool:
+    def done(self, index: int, now: float | None = None) -> bool:
         if index != self.current:
             return False
         self.current = None
+        if now is not None:
+            self.elapsed[index] = now - self.started_at
         return True
 
     def left(self, now: float) -> float:
@@ -230,13 +235,14 @@ class Grader:
         self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
         self.expected = {fn.name: [None if fn.reference is None else run_reference(fn, case)
                                    for case in self.cases[fn.name]] for fn in problem_set.functions}
-        self.variants = {fn.name: {m.name: [run_variant(m, case) for case in self.cases[fn.name]]
+        self.variants = {fn.name: {m.name: [None if fn.judged_by_check(case) else run_variant(m, case) for case in self.cases[fn.name]]
                                    for m in fn.misconceptions} for fn in problem_set.functions}
         self.isolation = isolation.detect(limits.sandbox)
         self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
         self._inputs_spec, self._inputs_arrays = self._encode_inputs()
         self._site_dirs = self._make_site()
         self.leftover_processes = 0
+        self.calibrated: dict[str, tuple[float, float]] = {}  # name -> (master's seconds, budget)
 
     def close(self):
         shutil.rmtree(self._root, ignore_errors=True)
@@ -282,7 +288,28 @@ class Grader:
         return needs
 
     def time_limit(self, fn: GradedFunction) -> float:
+        if fn.name in self.calibrated:
+            return self.calibrated[fn.name][1]
         return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
+
+    def calibrate(self, control_raw: dict) -> dict[str, tuple[float, float]]:
+        """Budgets of the functions with ``budget_vs_master``, from the master's times in ``control_raw`` (what
+        ``run`` returned for the control submission): {name: (master's seconds, budget)}."""
+        for i, fn in enumerate(self.problem_set.functions):
+            seconds = control_raw.get("function_seconds", {}).get(i)
+            if fn.budget_vs_master and seconds is not None:
+                self.calibrated[fn.name] = (seconds, max(fn.min_budget_s, fn.budget_vs_master * seconds))
+        return dict(self.calibrated)
+
+    def budget_line(self, name: str, seconds: float | None) -> str | None:
+        """What the feedback says about a calibrated function's time."""
+        if name not in self.calibrated:
+            return None
+        master, budget = self.calibrated[name]
+        fn = self.problem_set[name]
+        took = f"took {seconds:.2f} s of" if seconds is not None else "had"
+        return (f"{name} {took} its {budget:.2f} s budget ({fn.budget_vs_master:g} x the model solution's {master:.3f} s "
+                f"on this machine, at least {fn.min_budget_s:g} s).")
 
     def _copy_sandbox(self, job: Path) -> None:
         """The sandbox's own code, and the problem set's drivers beside it, into the job folder."""
@@ -326,7 +353,10 @@ class Grader:
             if banned:
                 outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
         log_tail = ""
-        remaining = [i for i in wanted if i not in outcomes]
+        # functions with a calibrated budget run last in their process: nothing after them to borrow time from
+        remaining = sorted((i for i in wanted if i not in outcomes),
+                           key=lambda i: (functions[i].budget_vs_master is not None, i))
+        function_seconds: dict[int, float] = {}
         # the whole submission, however many fresh processes it takes: setup plus its functions' budgets
         cap = time.monotonic() + self.limits.setup_s + sum(self.time_limit(functions[i]) for i in remaining)
         first = True
@@ -342,6 +372,7 @@ class Grader:
                 first = False
                 log_tail = state["log_tail"]
                 cell_errors.update(state["cell_errors"])
+                function_seconds.update(state["elapsed"])
                 for index in state["done"]:
                     outcomes[index] = self._read_outcomes(job, index)
                 if state["broken_at"] is None and not state["reached_functions"]:
@@ -358,7 +389,7 @@ class Grader:
         finally:
             shutil.rmtree(job, ignore_errors=True)
         return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
-                "wanted": wanted, "seconds": time.perf_counter() - started}
+                "wanted": wanted, "seconds": time.perf_counter() - started, "function_seconds": function_seconds}
 
     def judge(self, raw: dict) -> SubmissionResult:
         """The verdicts on what ``run`` brought back, against the expected outputs of this run's cases."""
@@ -368,6 +399,11 @@ class Grader:
             fn = functions[i]
             results[fn.name] = judge(fn, self.cases[fn.name], self.expected[fn.name], raw["outcomes"].get(i, "not run"),
                                      raw["cell_errors"].get(fn.name), self.variants[fn.name])
+        for i in raw["wanted"]:
+            name = functions[i].name
+            line = self.budget_line(name, raw.get("function_seconds", {}).get(i))
+            if line:
+                results[name].messages.insert(1, line)
         for name, result in results.items():
             failed_uses = [u for u in self.problem_set[name].uses if u in results and not results[u].passed]
             if not result.passed and failed_uses:
@@ -470,6 +506,7 @@ class Grader:
                 pending = [i for i in run if i not in state["done"]]
                 state["broken_at"] = clock.current if clock.current is not None else (pending[0] if pending else None)
         state["cell_errors"] = self._read_cell_errors(job) if state["reached_functions"] else {}
+        state["elapsed"] = dict(clock.elapsed)
         return state
 
     @staticmethod
@@ -484,7 +521,7 @@ class Grader:
             state["reached_functions"] = True
         elif kind == "S" and arg.isdigit() and state["reached_functions"]:
             clock.start(int(arg), now)
-        elif kind == "D" and arg.isdigit() and clock.done(int(arg)):
+        elif kind == "D" and arg.isdigit() and clock.done(int(arg), now):
             state["done"].append(int(arg))
 
     @staticmethod

@@ -1,0 +1,322 @@
+"""Problem set 4: ConvNets.
+
+Week 3's layer contract and drivers: a forward is graded on ``out``, a backward after the student's own
+forward with a random ``dout`` against autograd through ``F.conv2d``, ``F.max_pool2d`` and
+``F.avg_pool2d``. Images are NCHW and convolution is cross-correlation, as in PyTorch. The vectorized
+``conv_forward`` also has a speed case: its time budget is a multiple of the master solution's time,
+measured by the same grading run on the same machine (``budget_vs_master``), so a loop over every
+output entry runs out of time while any vectorized version (im2col, einsum) has room to spare. The
+small ConvNet is graded like week 3's MLP: exactly against ``torch.optim.SGD`` and by held-out accuracy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.problemsets.ps3 import digits_split, grads_of, leaf
+from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
+
+RTOL, ATOL = 1e-5, 1e-5  # outputs are O(1) to O(10): room for float32 arithmetic; every planted bug is off by far more
+
+
+# ------------------------------------------------------------------ output size
+def output_size_cases(rng):
+    size = int(rng.integers(10, 40))
+    return [
+        Case("random: size 10-40, kernel 3, stride 1, padding 1", (size, 3, 1, 1)),
+        Case("stride 2 that does not divide: the floor", (2 * size + 1, 4, 2, 0)),
+        Case("stride 3 larger than padding 1", (size, 3, 3, 1)),
+        Case("a kernel as large as the padded input: one output", (size, size + 2, 1, 1)),
+        Case("kernel 1, no padding: the same size", (size, 1, 1, 0)),
+        Case("large padding, stride 2", (size, 5, 2, 3)),
+    ]
+
+
+def output_size_reference(size, kernel, stride, padding):
+    x, w = torch.zeros(1, 1, size, 1, dtype=torch.float64), torch.zeros(1, 1, kernel, 1, dtype=torch.float64)
+    return torch.tensor(F.conv2d(x, w, stride=(stride, 1), padding=(padding, 0)).shape[2])
+
+
+# ------------------------------------------------------------------ convolution
+CONV_SHAPES = [  # (label, N, C, H, W, F, kh, kw, stride, padding)
+    ("random, N=2, C=3, 7 x 9 input, 4 filters of 3 x 2, stride 1, padding 1", 2, 3, 7, 9, 4, 3, 2, 1, 1),
+    ("stride 2, padding 1, 8 x 8, 3 x 3 kernels", 2, 2, 8, 8, 3, 3, 3, 2, 1),
+    ("stride 3 larger than padding 1, 10 x 11 input", 2, 2, 10, 11, 2, 3, 3, 3, 1),
+    ("a kernel as large as the padded input (4 x 5, padding 1, kernel 6 x 7): a 1 x 1 output", 3, 2, 4, 5, 2, 6, 7, 1, 1),
+    ("a batch of one, one channel, no padding", 1, 1, 5, 6, 2, 3, 3, 1, 0),
+    ("stride 2 that does not divide (9 x 9, kernel 4, no padding)", 2, 3, 9, 9, 3, 4, 4, 2, 0),
+]
+SPEED_SHAPE = (32, 8, 32, 32, 16, 3, 3, 1, 1)
+
+
+def conv_cases(rng, backward=False, speed=False):
+    cases = []
+    shapes = list(CONV_SHAPES)
+    if speed:
+        shapes.append(("speed: 32 images of 8 x 32 x 32, 16 filters of 3 x 3, padding 1", *SPEED_SHAPE))
+    for label, n, c, h, w, f, kh, kw, stride, padding in shapes:
+        x, W, b = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, kh, kw)), rng.normal(size=f)
+        if backward:
+            ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+            cases.append(Case(label, (x, W, b, stride, padding, rng.normal(size=(n, f, ho, wo)))))
+        else:
+            cases.append(Case(label, (x, W, b, stride, padding)))
+    return cases
+
+
+def conv_reference(x, W, b, stride, padding):
+    return F.conv2d(x, W, b, stride=stride, padding=padding)
+
+
+def conv_backward_reference(x, W, b, stride, padding, dout):
+    x, W, b = leaf(x), leaf(W), leaf(b)
+    return grads_of(F.conv2d(x, W, b, stride=stride, padding=padding), (x, W, b), dout)
+
+
+def conv_flipped(x, W, b, stride, padding):
+    """Known mistake: the textbook convolution (kernel flipped), not cross-correlation."""
+    return F.conv2d(x, W.flip(-1, -2), b, stride=stride, padding=padding)
+
+
+def conv_padded_one_side(x, W, b, stride, padding):
+    """Known mistake: zero padding added at the top and left only."""
+    return F.conv2d(F.pad(x, (padding, 0, padding, 0)), W, b, stride=stride)
+
+
+def conv_db_not_summed(x, W, b, stride, padding, dout):
+    """Known mistake: db summed over the batch only, one value per output position."""
+    dx, dW, _ = conv_backward_reference(x, W, b, stride, padding, dout)
+    return dx, dW, dout.sum(dim=0)
+
+
+# ------------------------------------------------------------------ pooling
+POOL_SHAPES = [  # (label, N, C, H, W, kernel, stride, integer values for ties)
+    ("random, 2 x 3 x 6 x 8, kernel 2, stride 2", 2, 3, 6, 8, 2, 2, False),
+    ("overlapping windows, kernel 3, stride 2, 7 x 9", 2, 2, 7, 9, 3, 2, False),
+    ("stride 3 larger than kernel 2 (gaps), 8 x 8", 1, 2, 8, 8, 2, 3, False),
+    ("a batch of one, one channel, non-square 5 x 9, kernel 3, stride 1", 1, 1, 5, 9, 3, 1, False),
+    ("ties: small integers, kernel 2, stride 2", 2, 2, 6, 6, 2, 2, True),
+    ("ties in overlapping windows: kernel 3, stride 1", 1, 2, 5, 6, 3, 1, True),
+]
+
+
+def pool_cases(rng, backward=False, ties=True):
+    cases = []
+    for label, n, c, h, w, k, s, integer in POOL_SHAPES:
+        if integer and not ties:
+            continue
+        x = rng.integers(0, 3, size=(n, c, h, w)).astype(float) if integer else rng.normal(size=(n, c, h, w))
+        if backward:
+            ho, wo = (h - k) // s + 1, (w - k) // s + 1
+            cases.append(Case(label, (x, k, s, rng.normal(size=(n, c, ho, wo)))))
+        else:
+            cases.append(Case(label, (x, k, s)))
+    return cases
+
+
+def max_pool_reference(x, kernel, stride):
+    return F.max_pool2d(x, kernel, stride)
+
+
+def max_pool_backward_reference(x, kernel, stride, dout):
+    x = leaf(x)
+    return grads_of(F.max_pool2d(x, kernel, stride), (x,), dout)[0]
+
+
+def max_pool_to_every_tie(x, kernel, stride, dout):
+    """Known mistake: each window's gradient sent to every element equal to its maximum."""
+    n, c, h, w = x.shape
+    out = F.max_pool2d(x, kernel, stride)
+    dx = torch.zeros_like(x)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            window = x[:, :, i * stride:i * stride + kernel, j * stride:j * stride + kernel]
+            is_max = (window == out[:, :, i:i + 1, j:j + 1]).to(x.dtype)
+            dx[:, :, i * stride:i * stride + kernel, j * stride:j * stride + kernel] += is_max * dout[:, :, i:i + 1, j:j + 1]
+    return dx
+
+
+def avg_pool_reference(x, kernel, stride):
+    return F.avg_pool2d(x, kernel, stride)
+
+
+def avg_pool_backward_reference(x, kernel, stride, dout):
+    x = leaf(x)
+    return grads_of(F.avg_pool2d(x, kernel, stride), (x,), dout)[0]
+
+
+# ------------------------------------------------------------------ text: conv1d and k-max pooling
+def conv1d_cases(rng):
+    specs = [("random: 2 sentences of 9 words, embeddings of 5, 3 filters of width 3", 2, 5, 9, 3, 3),
+             ("filters of width 1", 2, 4, 6, 2, 1),
+             ("a filter as wide as the sentence: one output", 3, 4, 5, 2, 5),
+             ("one sentence, one filter", 1, 6, 8, 1, 2)]
+    return [Case(label, (rng.normal(size=(n, e, length)), rng.normal(size=(f, e, k)), rng.normal(size=f)))
+            for label, n, e, length, f, k in specs]
+
+
+def conv1d_reference(x, W, b):
+    return F.conv1d(x, W, b)
+
+
+def kmax_cases(rng):
+    return [
+        Case("random, 2 x 3 channels x 10 positions, k=3", (rng.normal(size=(2, 3, 10)), 3)),
+        Case("k=1: the maximum of each channel", (rng.normal(size=(2, 2, 7)), 1)),
+        Case("k equal to the length: everything, in order", (rng.normal(size=(1, 2, 5)), 5)),
+        Case("largest values at the end, then the start (order must be kept)",
+             (np.array([[[0.1, 5.0, -1.0, 3.0, 4.0, 0.2]]]), 3)),
+        Case("a batch of one, one channel, all negative", (-np.abs(rng.normal(size=(1, 1, 8))) - 0.1, 4)),
+    ]
+
+
+def kmax_reference(x, k):
+    positions = torch.topk(x, k, dim=-1).indices.sort(dim=-1).values
+    return torch.gather(x, -1, positions)
+
+
+def kmax_sorted_by_value(x, k):
+    """Known mistake: the k largest values in decreasing order, not in their order in the sentence."""
+    return torch.topk(x, k, dim=-1).values
+
+
+# ------------------------------------------------------------------ a small ConvNet on digits
+ACCURACY_NEEDED = 0.98  # above the week-3 MLP's 97 %
+
+
+def convnet_params(rng, filters):
+    return {"W1": rng.normal(size=(filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
+            "W2": rng.normal(size=(filters * 16, 10)) * np.sqrt(2.0 / (filters * 16)), "b2": np.zeros(10)}
+
+
+def train_convnet_cases(rng):
+    X_train, y_train, X_test, y_test = digits_split(rng)
+    X_train, X_test = X_train.reshape(-1, 1, 8, 8), X_test.reshape(-1, 1, 8, 8)
+    exact = [  # (what, n, filters, epochs, batch_size, learning_rate, momentum)
+        ("minibatches of 8, the last one smaller (6), momentum 0.9, 2 epochs", 30, 4, 2, 8, 0.1, 0.9),
+        ("a last minibatch of one example that matters (17 = 16 + 1), 3 epochs", 17, 3, 3, 16, 0.2, 0.5),
+        ("plain SGD (minibatches of one, momentum 0), 1 epoch", 10, 2, 1, 1, 0.05, 0.0),
+        ("one full batch, momentum 0.9, 4 epochs", 20, 4, 4, 20, 0.3, 0.9),
+    ]
+    cases = []
+    for what, n, filters, epochs, batch, lr, mu in exact:
+        rows = rng.choice(len(y_train), size=n, replace=False)
+        cases.append(Case(f"exact: {n} digits, {filters} filters, {what}, step {lr:g}",
+                          (X_train[rows], y_train[rows], convnet_params(rng, filters), epochs, batch, lr, mu,
+                           int(rng.integers(0, 2 ** 31)))))
+    cases.append(Case("held-out accuracy: 1257 training / 540 held-out digits, 16 filters, 15 epochs, minibatches of 32, "
+                      "step 0.05, momentum 0.9",
+                      (X_train, y_train, convnet_params(rng, 16), 15, 32, 0.05, 0.9, int(rng.integers(0, 2 ** 31))),
+                      private=(X_test, y_test)))
+    return cases
+
+
+def convnet_scores_torch(params, X):
+    h = F.max_pool2d(torch.relu(F.conv2d(X, params["W1"], params["b1"], padding=1)), 2, 2)
+    return h.reshape(h.shape[0], -1) @ params["W2"] + params["b2"]
+
+
+def train_convnet_reference(X, y, params, epochs, batch_size, learning_rate, momentum, seed, reduction="mean"):
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    params = {k: leaf(v) for k, v in params.items()}
+    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate, momentum=momentum)
+    for _ in range(epochs):
+        order = torch.as_tensor(rng.permutation(n), device=X.device)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            F.cross_entropy(convnet_scores_torch(params, X[batch]), y[batch], reduction=reduction).backward()
+            optimizer.step()
+    return {k: v.detach() for k, v in params.items()}
+
+
+def train_convnet_summed(*args):
+    """Known mistake: each step on the minibatch's summed loss instead of its mean."""
+    return train_convnet_reference(*args, reduction="sum")
+
+
+def convnet_predict(params, X):
+    W1, b1 = params["W1"], params["b1"]
+    n, f = X.shape[0], W1.shape[0]
+    padded = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))  # n, 1, 8, 8, 3, 3
+    h = np.maximum(np.einsum("ncijkl,fckl->nfij", windows, W1) + b1[None, :, None, None], 0.0)
+    pooled = h.reshape(n, f, 4, 2, 4, 2).max(axis=(3, 5))
+    return np.argmax(pooled.reshape(n, -1) @ params["W2"] + params["b2"], axis=1)
+
+
+def train_convnet_check(case, got, expected=None):
+    """Held-out accuracy of the returned weights, computed here: 98 %, or within 1 point of the same
+    network trained by the reference on a split where that falls short of 98 % itself."""
+    X_test, y_test = case.private
+    start = case.args[2]
+    if not isinstance(got, dict) or set(got) != set(start):
+        return f"expected a dict with the keys {sorted(start)}"
+    for key, value in start.items():
+        w = got[key]
+        if not isinstance(w, np.ndarray) or w.shape != value.shape or w.dtype.kind not in "iuf" or not np.isfinite(w).all():
+            return f"params[{key!r}]: expected finite real numbers of shape {value.shape}"
+    accuracy = float(np.mean(convnet_predict(got, X_test) == y_test))
+    needed = ACCURACY_NEEDED
+    if expected is not None:
+        needed = min(needed, float(np.mean(convnet_predict(expected, X_test) == y_test)) - 0.01)
+    if accuracy < needed:
+        return f"held-out accuracy {accuracy:.1%}, below the {needed:.1%} needed"
+    return None
+
+
+FLIPPED = "the kernel flipped (textbook convolution); this layer is cross-correlation, no flip"
+ONE_SIDE = "zero padding added on one side only; it goes on all four sides"
+
+PROBLEM_SET = ProblemSet(
+    name="ps4",
+    title="Problem set 4: ConvNets",
+    functions=(
+        GradedFunction("conv_output_size", "conv_output_size(size, kernel, stride, padding)", ("size",), 1,
+                       output_size_cases, output_size_reference, rtol=0, atol=0),
+        GradedFunction("conv_forward_naive", "conv_forward_naive(x, W, b, stride, padding)", ("out",), 2,
+                       conv_cases, conv_reference, RTOL, ATOL, driver="forward",
+                       misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),)),
+        GradedFunction("conv_forward", "conv_forward(x, W, b, stride, padding)", ("out",), 3,
+                       lambda rng: conv_cases(rng, speed=True), conv_reference, RTOL, ATOL, driver="forward",
+                       budget_vs_master=25.0, time_limit_s=30.0,
+                       misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),
+                                       Misconception("padded_one_side", conv_padded_one_side, ONE_SIDE))),
+        GradedFunction("conv_backward", "conv_backward(dout, cache)", ("dx", "dW", "db"), 4,
+                       lambda rng: conv_cases(rng, backward=True), conv_backward_reference, RTOL, ATOL,
+                       driver="backward", uses=("conv_forward",),
+                       misconceptions=(Misconception("db_not_summed", conv_db_not_summed,
+                                                     "db not summed over every output position; a shared bias "
+                                                     "collects the gradient of each"),)),
+        GradedFunction("max_pool_forward", "max_pool_forward(x, kernel, stride)", ("out",), 1, pool_cases,
+                       max_pool_reference, RTOL, ATOL, driver="forward"),
+        GradedFunction("max_pool_backward", "max_pool_backward(dout, cache)", ("dx",), 2,
+                       lambda rng: pool_cases(rng, backward=True), max_pool_backward_reference, RTOL, ATOL,
+                       driver="backward", uses=("max_pool_forward",),
+                       misconceptions=(Misconception("every_tie", max_pool_to_every_tie,
+                                                     "the gradient sent to every tied maximum; it goes to the first "
+                                                     "one only"),)),
+        GradedFunction("avg_pool_forward", "avg_pool_forward(x, kernel, stride)", ("out",), 1,
+                       lambda rng: pool_cases(rng, ties=False), avg_pool_reference, RTOL, ATOL, driver="forward"),
+        GradedFunction("avg_pool_backward", "avg_pool_backward(dout, cache)", ("dx",), 1,
+                       lambda rng: pool_cases(rng, backward=True, ties=False), avg_pool_backward_reference,
+                       RTOL, ATOL, driver="backward", uses=("avg_pool_forward",)),
+        GradedFunction("conv1d_forward", "conv1d_forward(x, W, b)", ("out",), 1, conv1d_cases, conv1d_reference,
+                       RTOL, ATOL, driver="forward",
+                       misconceptions=(Misconception("flipped", lambda x, W, b: F.conv1d(x, W.flip(-1), b), FLIPPED),)),
+        GradedFunction("kmax_pool", "kmax_pool(x, k)", ("out",), 2, kmax_cases, kmax_reference, RTOL, ATOL,
+                       misconceptions=(Misconception("sorted_by_value", kmax_sorted_by_value,
+                                                     "the k largest sorted by value; they keep their order in the "
+                                                     "sentence"),)),
+        GradedFunction("train_convnet",
+                       "train_convnet(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
+                       train_convnet_cases, train_convnet_reference, rtol=1e-9, atol=1e-11, check=train_convnet_check,
+                       time_limit_s=120.0, cpu_s=240, memory_mb=1024,
+                       uses=("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward"),
+                       misconceptions=(Misconception("summed", train_convnet_summed,
+                                                     "each step on the minibatch's summed loss; the step takes the "
+                                                     "gradient of its mean"),)),
+    ),
+)
