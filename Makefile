@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lab selfcheck release clean
+.PHONY: install demo test lab selfcheck release bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ selfcheck: $(STAMP)
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/conv_bench.py
 
 clean:
 	rm -rf demo submitted autograded feedback solution_preview gradebook.db grades.csv

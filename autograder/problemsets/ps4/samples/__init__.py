@@ -25,20 +25,23 @@ MUTANTS = {
         ("padding on one side only", PAD, PAD_ONE_SIDE),
     ],
     "conv_forward": [
-        ("kernel flipped (true convolution)", "cols @ W.reshape(f, -1).T + b",
-         "cols @ W[:, :, ::-1, ::-1].reshape(f, -1).T + b"),
+        ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols + b[:, None]",
+         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols + b[:, None]"),
         ("padding on one side only", PAD, PAD_ONE_SIDE),
-        ("stride ignored", "axis=(2, 3))[:, :, ::stride, ::stride]", "axis=(2, 3))"),
-        ("kernel rows and columns swapped when flattening", "cols @ W.reshape(f, -1).T + b",
-         "cols @ W.transpose(0, 1, 3, 2).reshape(f, -1).T + b"),
+        ("stride ignored", "cols[:, u, v] = padded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride]",
+         "cols[:, u, v] = padded[:, :, u:u + ho, v:v + wo]"),
+        ("kernel rows and columns swapped when flattening", "out = W.reshape(f, -1) @ cols",
+         "out = W.transpose(0, 1, 3, 2).reshape(f, -1) @ cols"),
     ],
     "conv_backward": [
-        ("db not summed over the positions", "db = grad.sum(axis=0)", "db = dout.sum(axis=0)"),
-        ("stride ignored in backward", "dpadded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride]",
-         "dpadded[:, :, u:u + ho, v:v + wo]"),
-        ("padding not cut off dx", "dx = dpadded[:, :, padding:padding + h, padding:padding + w]", "dx = dpadded"),
-        ("overlapping windows not added up", "stride * wo:stride] += dcols", "stride * wo:stride] = dcols"),
-        ("dW as cols^T grad, reshaped", "dW = (grad.T @ cols).reshape(W.shape)", "dW = (cols.T @ grad).reshape(W.shape)"),
+        ("db not summed over the positions", "db = grad.sum(axis=1)", "db = dout.sum(axis=0)"),
+        ("stride ignored in backward", "dpadded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += dcols",
+         "dpadded[:, :, u:u + ho, v:v + wo] += dcols"),
+        ("padding not cut off dx", "dx = dpadded[:, :, padding:padding + h, padding:padding + w].transpose(1, 0, 2, 3)",
+         "dx = dpadded.transpose(1, 0, 2, 3)"),
+        ("overlapping windows not added up", "+= dcols[:, u, v]", "= dcols[:, u, v]"),
+        ("dW from cols times grad, transposed", "dW = (grad @ cols.T).reshape(W.shape)",
+         "dW = (cols @ grad.T).reshape(W.shape)"),
     ],
     "max_pool_forward": [
         ("mean instead of max", "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
@@ -165,7 +168,7 @@ def conv_output_size(size, kernel, stride=1, padding=0):
     xp = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)])
     win = np.lib.stride_tricks.sliding_window_view(xp, W.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
     out = np.einsum("nchwuv,fcuv->nfhw", win, W) + b[:, None, None]
-    return out, (x.shape, W, win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, W[0].size), stride, padding)
+    return out, (x.shape, W, win.transpose(1, 4, 5, 0, 2, 3).reshape(W[0].size, -1), stride, padding)
 '''),
         ("explicit im2col, one slice per kernel offset", '''def im2col(xp, kh, kw, stride, ho, wo):
     n, c = xp.shape[:2]
@@ -182,7 +185,7 @@ def conv_forward(x, W, b, stride=1, padding=0):
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     cols = im2col(xp, kh, kw, stride, ho, wo)
     out = (cols @ W.reshape(f, -1).T + b).reshape(n, ho, wo, f).transpose(0, 3, 1, 2)
-    return out, (x.shape, W, cols, stride, padding)
+    return out, (x.shape, W, cols.T, stride, padding)   # the backward wants one window per column
 '''),
     ],
     "conv_backward": [
@@ -190,8 +193,8 @@ def conv_forward(x, W, b, stride=1, padding=0):
     (n, c, h, w), W, cols, stride, padding = cache
     f, _, kh, kw = W.shape
     ho, wo = dout.shape[2:]
-    windows = cols.reshape(n, ho, wo, c, kh, kw)
-    dW = np.einsum("nfij,nijcuv->fcuv", dout, windows)
+    windows = cols.reshape(c, kh, kw, n, ho, wo)
+    dW = np.einsum("nfij,cuvnij->fcuv", dout, windows)
     db = np.einsum("nfij->f", dout)
     dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
     for i in range(ho):
