@@ -31,6 +31,7 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/conv_bench.py
+	$(BIN)/python benchmarks/lstm_bench.py
 
 clean:
 	rm -rf demo submitted autograded feedback solution_preview gradebook.db grades.csv

@@ -34,11 +34,12 @@ SHAPES = [  # (name, N, C, H, W, F, k, padding)
 REPEATS = 7
 
 
-def master_functions() -> dict:
-    master = nbformat.read(REPO / "solutions" / "ps4" / "ps4.ipynb", as_version=4)
+def master_functions(problem_set: str = "ps4") -> dict:
+    """The master solution's functions (every program cell run in order)."""
+    master = nbformat.read(REPO / "solutions" / problem_set / f"{problem_set}.ipynb", as_version=4)
     namespace = {"__name__": "bench"}
     for cell in program_cells(master, master):
-        exec(compile(cell.source, f"<ps4 master {cell.id}>", "exec"), namespace)
+        exec(compile(cell.source, f"<{problem_set} master {cell.id}>", "exec"), namespace)
     return namespace
 
 

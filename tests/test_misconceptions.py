@@ -52,6 +52,18 @@ PLANTED = {
     ("ps4", "conv1d_forward", "flipped"): "kernel flipped (true convolution)",
     ("ps4", "kmax_pool", "sorted_by_value"): "sorted by value instead of kept in order",
     ("ps4", "train_convnet", "summed"): "minibatch gradient summed instead of averaged",
+    ("ps5", "rnn_backward", "cut"): "BPTT drops the gradient flowing into h_{t-1}",
+    ("ps5", "clip_grad_norm", "per_array"): "each array clipped by its own norm",
+    ("ps5", "clip_grad_norm", "scale_up"): "small gradients scaled up as well",
+    ("ps5", "lstm_step_forward", "ifog"): "gates in i, f, o, g order",
+    ("ps5", "lstm_step_forward", "no_tanh"): "tanh(c) omitted from the output",
+    ("ps5", "lstm_forward", "ifog"): "gates in i, f, o, g order",
+    ("ps5", "lstm_forward", "no_tanh"): "tanh(c) omitted from the output",
+    ("ps5", "lstm_backward", "cut"): "BPTT drops the gradient flowing into h_{t-1}",
+    ("ps5", "lstm_peephole_step_forward", "old_cell"): "the output gate reads the old cell state",
+    ("ps5", "gru_step_forward", "reset_first"): "reset gate applied before the hidden matmul (the paper's form)",
+    ("ps5", "gru_step_forward", "z_swapped"): "z and 1 - z swapped",
+    ("ps5", "train_lstm_lm", "unclipped"): "no gradient clipping",
 }
 
 # the same convention made another way, with no planted bug in samples/: the bug is written here
