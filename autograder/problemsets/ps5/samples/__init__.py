@@ -7,9 +7,14 @@ LSTM and the clipping); an alternative must keep full marks; a dict alternative 
 """
 
 LSTM_GATES = "i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])"
-LSTM_SEQ_GATES = ("ifo = sigmoid(a[:, [*range(2 * H), *range(3 * H, 4 * H)]])\n"
-                  "        i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]\n"
-                  "        g = np.tanh(a[:, 2 * H:3 * H])")
+LSTM_SEQ_GATES = ("        g = np.tanh(gate[:, 2 * H:3 * H])\n"
+                  "        sigmoid(gate, out=gate)                         # i, f and o; the candidate's block is overwritten next\n"
+                  "        gate[:, 2 * H:3 * H] = g\n"
+                  "        i, f, g, o = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]")
+LSTM_SEQ_IFOG = ("        g = np.tanh(gate[:, 3 * H:])\n"
+                 "        sigmoid(gate, out=gate)                         # i, f and o; the candidate's block is overwritten next\n"
+                 "        gate[:, 3 * H:] = g\n"
+                 "        i, f, o, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]")
 CLIP_BODY = ("    total_norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
              "    factor = max_norm / (total_norm + 1e-6)\n"
              "    if factor < 1.0:\n"
@@ -69,18 +74,17 @@ MUTANTS = {
          "dc * (f * c_prev + i * g) * f * (1.0 - f)"),
     ],
     "lstm_forward": [
-        ("gates in i, f, o, g order", LSTM_SEQ_GATES,
-         LSTM_SEQ_GATES.replace("[*range(2 * H), *range(3 * H, 4 * H)]", ":3 * H").replace("2 * H:3 * H]", "3 * H:]")),
-        ("tanh(c) omitted from the output", "h_t = o * np.tanh(c_t)", "h_t = o * c_t"),
-        ("the cell state not carried: every step from c0", "c_t = f * c_t + i * g", "c_t = f * c0 + i * g"),
+        ("gates in i, f, o, g order", LSTM_SEQ_GATES, LSTM_SEQ_IFOG),
+        ("tanh(c) omitted from the output", "h_t = h[t] = o * tanh_c[t]", "h_t = h[t] = o * c_t"),
+        ("the cell state not carried: every step from c0", "c_t = c[t] = f * c_t + i * g", "c_t = c[t] = f * c0 + i * g"),
         ("the initial state ignored", "h_t, c_t = h0, c0", "h_t, c_t = np.zeros_like(h0), np.zeros_like(c0)"),
     ],
     "lstm_backward": [
-        ("BPTT drops the gradient flowing into h_{t-1}", "dh_t = dh[:, t] + dh_next", "dh_t = dh[:, t]"),
+        ("BPTT drops the gradient flowing into h_{t-1}", "dh_t = dh[t] + dh_next", "dh_t = dh[t]"),
         ("the cell state's gradient not carried back", "dc_t = dc_next + dh_t", "dc_t = dh_t"),
-        ("dWh from h_t instead of h_{t-1}", "dWh = h_before.reshape(n * steps, H).T @ flat",
-         "dWh = h.reshape(n * steps, H).T @ flat"),
-        ("dc_{t-1} not multiplied by the forget gate", "dc_next = dc_t * f[:, t]", "dc_next = dc_t"),
+        ("dWh from h_t instead of h_{t-1}", "dWh = h_before.reshape(steps * n, H).T @ flat",
+         "dWh = h.reshape(steps * n, H).T @ flat"),
+        ("dc_{t-1} not multiplied by the forget gate", "dc_next = dc_t * f", "dc_next = dc_t"),
     ],
     "lstm_peephole_step_forward": [
         ("the output gate reads the old cell state", "o = sigmoid(a[:, 3 * H:] + c @ Wc)",
