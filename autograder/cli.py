@@ -69,8 +69,11 @@ def cmd_status(args):
 
 
 def cmd_selfcheck(args):
-    from autograder.selfcheck import selfcheck
+    from autograder.selfcheck import compare_devices, selfcheck
 
+    if args.device:
+        return 0 if compare_devices(args.problem_sets or PROBLEM_SET_NAMES, seeds=args.seed,
+                                    random_seeds=min(args.random_seeds, 1), device=args.device) else 1
     return 0 if selfcheck(args.problem_sets or PROBLEM_SET_NAMES, seeds=args.seed,
                           random_seeds=args.random_seeds) else 1
 
@@ -126,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_sets", nargs="*")
     p.add_argument("--seed", type=int, action="append", help="check at this seed (repeatable); "
                                                             "default: the visible seed and fresh random ones")
-    p.add_argument("--random-seeds", type=int, default=3, help="how many fresh random seeds (default 3)")
+    p.add_argument("--random-seeds", type=int, default=3, help="how many fresh random seeds (default 3; "
+                                                               "1 with --device)")
+    p.add_argument("--device", choices=("cuda", "cpu"), help="check the references on this device against the "
+                   "CPU: the same verdicts everywhere, and the largest difference of the expected outputs per "
+                   "function (cuda: needs a GPU; cpu: the CPU against itself)")
     p.set_defaults(run=cmd_selfcheck)
 
     p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")

@@ -1,4 +1,5 @@
-"""The import policy: graded functions are NumPy only (besides the standard library).
+"""The import policy: graded functions are NumPy only (besides the standard library), unless their registry
+entry says otherwise (``GradedFunction.imports``: problem set 6's PyTorch function may import torch).
 
 Which layer guarantees what:
 
@@ -12,5 +13,24 @@ Which layer guarantees what:
 
 Without bubblewrap (the ``unshare`` and ``rlimits`` levels), only the static scan and the
 advisory report remain: a determined student could reach other installed packages.
+
+A function allowed more than NumPy runs in a process of its own whose filesystem view also holds those
+packages (and what they import themselves, ``PACKAGES``); every other function runs where they do not exist.
 """
 DEFAULT_ALLOWED = ("numpy",)
+
+PACKAGES = {
+    # what `import torch` and torch.nn / torch.optim load (torch.optim imports torch._dynamo, which needs sympy)
+    "torch": ("torch", "torchgen", "typing_extensions", "sympy", "mpmath"),
+}
+"""For each module a registry entry may allow: the top-level packages that must be importable with it."""
+
+
+def packages_for(imports) -> tuple[str, ...]:
+    """Every top-level package that the sandbox must hold for ``imports`` (NumPy is always there)."""
+    found = []
+    for name in imports:
+        for package in PACKAGES.get(name, (name,)):
+            if package not in found:
+                found.append(package)
+    return tuple(found)

@@ -94,6 +94,8 @@ class GradedFunction:
     uses:       graded functions this one calls by design (a backward pass uses its forward's cache,
                 a training loop uses the loss): a bug there can cost this function too, and its
                 feedback then says which of them failed their own cases.
+    imports:    modules this function may import besides NumPy and the standard library (``("torch",)``): it is
+                then graded in a process of its own where they exist; every other function never sees them.
     """
 
     name: str
@@ -114,6 +116,7 @@ class GradedFunction:
     uses: tuple[str, ...] = ()
     budget_vs_master: float | None = None
     min_budget_s: float = 0.5
+    imports: tuple[str, ...] = ()
 
     def judged_by_check(self, case: Case) -> bool:
         return self.check is not None and (self.reference is None or bool(case.private))

@@ -64,6 +64,14 @@ PLANTED = {
     ("ps5", "gru_step_forward", "reset_first"): "reset gate applied before the hidden matmul (the paper's form)",
     ("ps5", "gru_step_forward", "z_swapped"): "z and 1 - z swapped",
     ("ps5", "train_lstm_lm", "unclipped"): "no gradient clipping",
+    ("ps6", "triplet_loss", "kink_active"): "a triplet exactly at the margin counted as violated",
+    ("ps6", "triplet_loss", "squared"): "squared distances",
+    ("ps6", "triplet_loss", "summed"): "summed over the triplets instead of averaged",
+    ("ps6", "linear_ae_loss", "per_entry"): "averaged over every entry",
+    ("ps6", "principal_angles", "degrees"): "in degrees",
+    ("ps6", "principal_angles", "descending"): "largest first",
+    ("ps6", "principal_angles", "unnormalised"): "the given bases not made orthonormal",
+    ("ps6", "train_mlp_torch", "no_zero_grad"): "gradients never zeroed between steps",
 }
 
 # the same convention made another way, with no planted bug in samples/: the bug is written here

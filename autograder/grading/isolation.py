@@ -115,8 +115,10 @@ def python_executable() -> str:
     return os.path.realpath(sys.executable)
 
 
-def command(isolation: Isolation, job: Path, site_dirs: dict[str, Path]) -> tuple[list[str], str, list[str]]:
-    """(argv, job folder as the child sees it, import path as the child sees it)."""
+def command(isolation: Isolation, job: Path, site_dirs: dict[str, Path],
+            site_folder: Path | None = None) -> tuple[list[str], str, list[str]]:
+    """(argv, job folder as the child sees it, import path as the child sees it). ``site_dirs``: the packages the
+    child may import ({name: real path}); without bubblewrap they are reached through ``site_folder``."""
     python = python_executable()
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all"] if isolation.drop_to_nobody else []
@@ -134,7 +136,7 @@ def command(isolation: Isolation, job: Path, site_dirs: dict[str, Path]) -> tupl
         if isolation.drop_to_nobody:
             argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         return argv + drop + [python, "-I", "-S", "/job/sandbox/child.py", "/job"], "/job", ["/site"]
-    site = job.parent / "site"
+    site = site_folder or job.parent / "site"
     child = [python, "-I", "-S", str(job / "sandbox" / "child.py"), str(job)]
     if isolation.mode == "unshare":
         return ["unshare", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"] + drop + child, \

@@ -18,6 +18,7 @@ process that dies before any notebook code ran is the grader's fault (``GraderFa
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import select
@@ -180,6 +181,13 @@ def forbidden_imports_message(source: str, banned: list[str]) -> str:
     return text
 
 
+def may_use(fn: GradedFunction) -> str:
+    """What a graded function may import, as the feedback says it."""
+    if not fn.imports:
+        return "graded functions may use NumPy only"
+    return f"{fn.name} may use NumPy and {', '.join(fn.imports)} only"
+
+
 class Deadlines:
     """The wall-clock budget of one sandboxed process, decided here and only ever shortened.
 
@@ -240,6 +248,8 @@ class Grader:
         self.isolation = isolation.detect(limits.sandbox)
         self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
         self._inputs_spec, self._inputs_arrays = self._encode_inputs()
+        self._sites: dict[tuple[str, ...], tuple[dict[str, Path], Path]] = {}
+        self._import_cells = {fn.name for fn in problem_set.functions if fn.imports}  # cells that need more than NumPy
         self._site_dirs = self._make_site()
         self.leftover_processes = 0
         self.calibrated: dict[str, tuple[float, float]] = {}  # name -> (master's seconds, budget)
@@ -260,23 +270,38 @@ class Grader:
                  for fn in self.problem_set.functions]
         return specs, arrays
 
-    def _make_site(self) -> dict[str, Path]:
-        """NumPy alone on the child's import path (no torch, no autograder).
+    def _make_site(self, imports: tuple[str, ...] = ()) -> dict[str, Path]:
+        """NumPy alone on the child's import path (no torch, no autograder), or with ``imports`` (a registry
+        entry's ``imports``, with what they need themselves: ``policy.packages_for``) for a function allowed them.
 
-        With bubblewrap the real folders are mounted at /site. Otherwise ``site/`` in the
-        grader's temporary folder holds them: hard links (or copies) when the child runs as
+        With bubblewrap the real folders are mounted at /site. Otherwise a ``site`` folder in the
+        grader's temporary folder holds them: hard links (or copies) of NumPy when the child runs as
         'nobody', who may not be able to reach a virtual environment inside a private course
-        folder (mode 700), and symbolic links when it runs as this user."""
-        site = self._root / "site"
+        folder (mode 700), and symbolic links when it runs as this user (and for the larger packages, such
+        as torch, which 'nobody' must then be able to reach where they are installed)."""
+        site = self._root / ("site" if not imports else "site-" + "-".join(imports))
         site.mkdir()
         numpy_dir = Path(np.__file__).resolve().parent
         dirs = {p.name: p for p in [numpy_dir, numpy_dir.parent / "numpy.libs"] if p.exists()}
+        for package in policy.packages_for(imports):
+            spec = importlib.util.find_spec(package)
+            if spec is None or spec.origin is None and not spec.submodule_search_locations:
+                raise GraderFault(f"a graded function may import {package}, which is not installed here")
+            path = Path(next(iter(spec.submodule_search_locations)) if spec.submodule_search_locations else spec.origin)
+            dirs[path.name] = path.resolve()
         for name, path in dirs.items():
-            if self.isolation.mode == "unshare":
+            if self.isolation.mode == "unshare" and name.startswith("numpy"):
                 shutil.copytree(path, site / name, copy_function=_link_or_copy, ignore=shutil.ignore_patterns("tests"))
-            elif self.isolation.mode == "rlimits":
+            elif self.isolation.mode != "bwrap":
                 (site / name).symlink_to(path)
+        self._sites[imports] = (dirs, site)
         return dirs
+
+    def _site(self, imports: tuple[str, ...]) -> tuple[dict[str, Path], Path]:
+        """(the packages, the site folder) of a process whose functions may import ``imports``; made once."""
+        if imports not in self._sites:
+            self._make_site(imports)
+        return self._sites[imports]
 
     def sandbox_needs(self) -> dict[str, Path]:
         """What the sandboxed process must be able to reach, for diagnosing a sandbox that fails."""
@@ -346,12 +371,12 @@ class Grader:
             # is not called (its cell still runs, for the helpers it may define)
             source = "\n".join(c.source for c in runnable if c.id == functions[i].name)
             try:
-                banned = untrusted.scan_imports(source, self.limits.allowed_modules)
+                banned = untrusted.scan_imports(source, tuple(self.limits.allowed_modules) + functions[i].imports)
             except untrusted.Untrusted as error:
                 outcomes[i] = str(error)
                 continue
             if banned:
-                outcomes[i] = f"{forbidden_imports_message(source, banned)}; graded functions may use NumPy only"
+                outcomes[i] = f"{forbidden_imports_message(source, banned)}; {may_use(functions[i])}"
         log_tail = ""
         # functions with a calibrated budget run last in their process: nothing after them to borrow time from
         remaining = sorted((i for i in wanted if i not in outcomes),
@@ -360,15 +385,27 @@ class Grader:
         # the whole submission, however many fresh processes it takes: setup plus its functions' budgets
         cap = time.monotonic() + self.limits.setup_s + sum(self.time_limit(functions[i]) for i in remaining)
         first = True
+        # a function allowed more than NumPy (torch) runs in a process of its own kind, after the others, with the
+        # cells of every function; the others never see those packages, nor the cells that import them
+        groups = sorted({functions[i].imports for i in remaining}, key=len)
+        later = [i for i in remaining if functions[i].imports != groups[0]] if groups else []
+        remaining = [i for i in remaining if i not in later]
+        imports = groups[0] if groups else ()
         try:
-            while remaining:
+            while remaining or later:
+                if not remaining:
+                    imports = functions[later[0]].imports
+                    remaining = [i for i in later if functions[i].imports == imports]
+                    later = [i for i in later if i not in remaining]
+                group_cells = runnable if imports else [
+                    c for c in runnable if c.id not in self._import_cells]
                 if cap - time.monotonic() < MIN_PROCESS_S:
                     reason = "used the whole time budget of the submission (setup plus its functions' budgets)"
                     notes.append(f"Your notebook {reason}; the functions after that were not graded.")
-                    for index in remaining:
+                    for index in remaining + later:
                         outcomes[index] = f"not graded: the submission {reason}"
                     break
-                state = self._run_child(job, runnable, remaining, cap, first)
+                state = self._run_child(job, group_cells, remaining, cap, first, imports)
                 first = False
                 log_tail = state["log_tail"]
                 cell_errors.update(state["cell_errors"])
@@ -378,7 +415,7 @@ class Grader:
                 if state["broken_at"] is None and not state["reached_functions"]:
                     where = f" while running cell '{state['cell']}'" if state["cell"] else ""
                     notes.append(f"Your notebook's code {state['reason']}{where}; no function could be graded.")
-                    for index in remaining:
+                    for index in remaining + later:
                         outcomes.setdefault(index, f"not graded: the notebook's code {state['reason']}{where}")
                     break
                 if state["broken_at"] is not None:
@@ -411,7 +448,8 @@ class Grader:
                                           f"{'its' if len(failed_uses) == 1 else 'their'} own cases: fix that first.)")
         return SubmissionResult(results, raw["cell_errors"], raw["seconds"], raw["notes"], raw["log_tail"])
 
-    def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str]) -> dict:
+    def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str],
+                  imports: tuple[str, ...] = ()) -> dict:
         limits = self.limits
         rlimits = {
             "RLIMIT_AS": limits.memory_mb * 2 ** 20,
@@ -426,7 +464,7 @@ class Grader:
             "progress_fd": write_fd,
             "sys_path": sys_path,
             "rlimits": rlimits,
-            "allowed_modules": list(limits.allowed_modules),
+            "allowed_modules": list(limits.allowed_modules) + list(policy.packages_for(imports)),
             "cells": [{"id": c.id, "source": c.source} for c in cells],
             "functions": [{"name": fn.name, "driver": fn.driver, "cases": self._inputs_spec[i],
                            "memory_mb": min(fn.memory_mb, limits.memory_mb) if fn.memory_mb else None,
@@ -436,15 +474,16 @@ class Grader:
         }
 
     def _run_child(self, job: Path, cells: list[Cell], run: list[int], cap: float | None = None,
-                   first: bool = True) -> dict:
+                   first: bool = True, imports: tuple[str, ...] = ()) -> dict:
         for stale in job.iterdir():
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
             else:
                 stale.unlink(missing_ok=True)
         read_fd, write_fd = os.pipe()
-        argv, job_inside, sys_path = isolation.command(self.isolation, job, self._site_dirs)
-        (job / "job.json").write_text(json.dumps(self._job_spec(cells, run, write_fd, sys_path)))
+        site_dirs, site_folder = self._site(imports)
+        argv, job_inside, sys_path = isolation.command(self.isolation, job, site_dirs, site_folder)
+        (job / "job.json").write_text(json.dumps(self._job_spec(cells, run, write_fd, sys_path, imports)))
         np.savez(job / "inputs.npz", **self._inputs_arrays)
         self._copy_sandbox(job)
         isolation.prepare(self.isolation, self._root, job)
@@ -562,7 +601,7 @@ class Grader:
         imports = [m for m in result.get("imports", []) if isinstance(m, str)][:10] \
             if isinstance(result.get("imports"), list) else []
         if imports:
-            return f"imported {', '.join(imports)} while running; graded functions may use NumPy only"
+            return f"imported {', '.join(imports)} while running; {may_use(self.problem_set.functions[index])}"
         decoded = []
         for outcome in result["outcomes"][:10_000]:
             if not isinstance(outcome, dict):

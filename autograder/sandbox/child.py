@@ -126,6 +126,7 @@ def main(job_dir):
     say("R")
 
     allowed = set(job.get("allowed_modules", ["numpy"])) | set(sys.stdlib_module_names)
+    stdlib_dir = os.path.dirname(os.__file__) + os.sep
     view = dict(namespace)
     view.update({k: v for k, v in captured.items() if v is not None})
     for index in job["run"]:
@@ -154,9 +155,12 @@ def main(job_dir):
                 if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:
                     break  # out of memory or over the output limit: the other cases would only repeat it
         set_limits(hard)
-        # modules without a file are runtime artefacts (Cython's shared-type modules, for example)
+        # modules without a file are runtime artefacts (Cython's shared-type modules, for example); files of the
+        # standard library's own folder are the standard library, named in stdlib_module_names or not
+        # (_sysconfigdata_*, which torch loads)
         imported = {m.split(".")[0] for m in set(sys.modules) - modules_before
-                    if getattr(sys.modules.get(m), "__file__", None)}
+                    if getattr(sys.modules.get(m), "__file__", None)
+                    and not str(sys.modules[m].__file__).startswith(stdlib_dir)}
         np.savez(os.path.join(job_dir, f"result_{index}.npz"), **out_arrays)
         with open(os.path.join(job_dir, f"result_{index}.json"), "w") as f:
             json.dump({"outcomes": outcomes, "imports": sorted(imported - allowed)}, f)
