@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab
+	$(BIN)/python -m autograder lab $(ARGS)
 
 selfcheck: $(STAMP)
 	$(BIN)/python -m autograder selfcheck

@@ -78,6 +78,12 @@ def cmd_selfcheck(args):
                           random_seeds=args.random_seeds) else 1
 
 
+def cmd_lab(args):
+    from autograder.lab import run_lab
+
+    return run_lab(args)
+
+
 def cmd_demo(args):
     from autograder.demo import run_demo
 
@@ -138,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("lab", help="JupyterLab on the course: the venv on PATH, the gradebook made or checked, "
+                                   "--allow-root as root, students' copies in work/")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-browser", action="store_true")
+    p.add_argument("--repair-gradebook", action="store_true",
+                   help="repair a gradebook left half-made by an earlier failed start (no row is touched)")
+    p.add_argument("extra", nargs="*", help="more options for jupyter lab (after --)")
+    p.set_defaults(run=cmd_lab)
     return parser
 
 
