@@ -33,3 +33,11 @@ from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: 
 
 c.GenerateAssignment.preprocessors = ["autograder.release_plugin.RegistryPoints",
                                       *GenerateAssignment.class_traits()["preprocessors"].default()]
+
+# The nbgrader exchange: the instructor's `release` publishes each problem set into it, students fetch and submit
+# from JupyterLab's Assignment List (or `nbgrader fetch_assignment` / `submit`), and `collect <ps>` with no folder
+# collects from it, with the submission times. By default a folder of this course (git-ignored), for one machine;
+# on a shared server point every user at one folder they can all reach, e.g. "/srv/nbgrader/exchange".
+c.Exchange.root = "exchange"               # relative: to the course folder, where nbgrader and JupyterLab run
+c.Exchange.path_includes_course = True     # a fetched problem set lands in work/<course_id>/<ps>/
+c.Exchange.assignment_dir = "work"

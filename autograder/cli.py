@@ -24,7 +24,7 @@ def cmd_release(args):
 
 def cmd_collect(args):
     course = _course(args)
-    report = pipeline.collect(course, args.problem_set, Path(args.source))
+    report = pipeline.collect(course, args.problem_set, Path(args.source) if args.source else None)
     print(f"collected {len(report['collected'])}, unchanged {len(report['unchanged'])}, "
           f"problems {len(report['errors'])}, missing {len(report['missing'])}")
     for line in report["errors"]:
@@ -99,9 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_sets", nargs="*")
     p.set_defaults(run=cmd_release)
 
-    p = sub.add_parser("collect", help="copy submissions from a folder or a zip into submitted/")
+    p = sub.add_parser("collect", help="copy submissions from the nbgrader exchange, a folder or a zip into "
+                                       "submitted/")
     p.add_argument("problem_set")
-    p.add_argument("source", help="folder or .zip holding <student>/<ps>.ipynb or <student>.ipynb files")
+    p.add_argument("source", nargs="?", help="folder or .zip holding <student>/<ps>.ipynb or <student>.ipynb "
+                                             "files; without it, the exchange (what students submitted from the "
+                                             "Assignment List), with their submission times")
     p.set_defaults(run=cmd_collect)
 
     p = sub.add_parser("autograde", help="grade submitted/<student>/<ps>/ with the harness")

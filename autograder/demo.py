@@ -59,6 +59,23 @@ def run_demo(root: Path | None = None) -> bool:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
             print(f"  {name} {student:<5} {what}")
+    _step("2b. ps1 through the nbgrader exchange, as a student in JupyterLab's Assignment List would: "
+          "fetch, solve, submit")
+    from nbgrader.utils import get_username
+
+    user = get_username()  # nbgrader names a submission after the account that submits it
+    if pipeline.STUDENT_ID.match(user) and user not in {s for s, _, _, _ in classes["ps1"]}:
+        pipeline.nbgrader(course, "fetch_assignment", "ps1")
+        fetched = demo / "work" / course.course_id / "ps1" / "ps1.ipynb"
+        master = nbformat.read(course.master("ps1"), as_version=4)
+        nbformat.write(samples.full_solution(master, nbformat.read(fetched, as_version=4)), fetched)
+        pipeline.nbgrader(course, "submit", "ps1")
+        classes["ps1"].append((user, "the full solution, fetched and submitted through the exchange", None,
+                               get_problem_set("ps1").total_points))
+        print(f"  {user} (this account) fetched ps1 into {fetched.relative_to(home)} and submitted it to "
+              f"{pipeline.exchange_root(course).relative_to(home)}/")
+    else:
+        print(f"  skipped: this account's name {user!r} is not usable as a student id here")
     roster = sorted({s for cls in classes.values() for s, what, _, _ in cls if "not on the roster" not in what})
     with open(demo / "roster.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -71,6 +88,10 @@ def run_demo(root: Path | None = None) -> bool:
         _step(f"3. {name}: collect, autograde, feedback")
         report = pipeline.collect(course, name, demo / "inbox" / name)
         print(f"  collected: {', '.join(report['collected'])}")
+        exchanged = pipeline.collect(course, name, None)["collected"]
+        if exchanged:
+            print(f"  collected from the exchange: {', '.join(exchanged)} (with the submission time)")
+            report["missing"] = [s for s in report["missing"] if s not in exchanged]
         for line in report["errors"]:
             print(f"  problem: {line}")
         for student in report["missing"]:

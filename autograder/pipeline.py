@@ -58,7 +58,42 @@ def release(course: Course, problem_set: str) -> Path:
     if not course.master(problem_set).exists():
         raise UserError(f"no master notebook at {course.master(problem_set)}")
     nbgrader(course, "generate_assignment", problem_set, "--force")
+    publish(course, problem_set)
     return course.released(problem_set)
+
+
+def exchange_root(course: Course) -> Path:
+    """The nbgrader exchange's folder (``c.Exchange.root``; a relative one is in the course folder)."""
+    root = Path(course.config.get("Exchange", {}).get("root", "/usr/local/share/nbgrader/exchange"))
+    return root if root.is_absolute() else course.root / root
+
+
+def publish(course: Course, problem_set: str) -> None:
+    """Release the student version into the exchange (nbgrader release_assignment), for the Assignment List.
+    A course-local exchange is made here; a shared one must exist, writable by everyone (nbgrader's rule)."""
+    root = exchange_root(course)
+    if not root.is_relative_to(course.root) and not root.is_dir():
+        raise UserError(f"the exchange folder {root} (c.Exchange.root) does not exist: create it, writable by every "
+                        f"user of the server (e.g. sudo mkdir -p {root} && sudo chmod 777 {root})")
+    root.mkdir(parents=True, exist_ok=True)
+    nbgrader(course, "release_assignment", problem_set, "--force")
+
+
+def exchange_submissions(course: Course, problem_set: str) -> list[tuple[PurePosixPath, int, str, callable]]:
+    """The latest submission of each student in the exchange's inbound folder, as (student/<ps>.ipynb, size,
+    nbgrader's submission time, read). nbgrader's submit names each one <student>+<ps>+<time>+<random>."""
+    inbound = exchange_root(course) / course.course_id / "inbound"
+    latest: dict[str, tuple[str, Path]] = {}
+    for folder in sorted(inbound.glob(f"*+{problem_set}+*")) if inbound.is_dir() else []:
+        student = folder.name.split("+")[0]
+        notebook, stamp = folder / f"{problem_set}.ipynb", folder / "timestamp.txt"
+        if not notebook.is_file() or not stamp.is_file():
+            continue
+        when = stamp.read_text()[:64].strip()
+        if student not in latest or when > latest[student][0]:
+            latest[student] = (when, notebook)
+    return [(PurePosixPath(student) / f"{problem_set}.ipynb", path.stat().st_size, when, path.read_bytes)
+            for student, (when, path) in sorted(latest.items())]
 
 
 # ------------------------------------------------------------------ collect
@@ -94,19 +129,21 @@ def _candidates(source: Path) -> list[tuple[PurePosixPath, int, float, callable]
     return found
 
 
-def collect(course: Course, problem_set: str, source: Path, log=print) -> dict:
-    """Copy submissions from a folder or zip into submitted/<student>/<ps>/<ps>.ipynb.
+def collect(course: Course, problem_set: str, source: Path | None, log=print) -> dict:
+    """Copy submissions from a folder or zip, or (``source`` None) from the nbgrader exchange, into
+    submitted/<student>/<ps>/<ps>.ipynb, with timestamp.txt: the file's time, or the exchange's submission time.
 
     Unknown students, unreadable names and duplicates are reported and skipped; nothing
     already collected is lost (a replaced submission is moved to archive/ first).
     """
     get_problem_set(problem_set)
-    if not source.exists():
+    if source is not None and not source.exists():
         raise UserError(f"{source} does not exist")
     roster = course.students()
     by_student: dict[str, list] = {}
     report = {"collected": [], "unchanged": [], "errors": [], "missing": []}
-    for rel, size, mtime, read in _candidates(source):
+    candidates = _candidates(source) if source is not None else exchange_submissions(course, problem_set)
+    for rel, size, mtime, read in candidates:
         student = _student_of(rel, problem_set)
         if not STUDENT_ID.match(student):
             report["errors"].append(f"{rel}: '{student}' is not a valid student id; skipped")
@@ -143,7 +180,8 @@ def collect(course: Course, problem_set: str, source: Path, log=print) -> dict:
             log(f"  {student}: previous submission moved to {backup.relative_to(course.root)}")
         dest_dir.mkdir(parents=True)
         dest.write_bytes(data)
-        when = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        when = mtime if isinstance(mtime, str) else \
+            datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
         (dest_dir / "timestamp.txt").write_text(when)
         try:
             read_submission(dest)
