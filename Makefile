@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lab selfcheck release bench clean
+.PHONY: install demo test lab site selfcheck release bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m autograder lab $(ARGS)
+
+site: $(STAMP)
+	$(BIN)/python -m autograder site
 
 selfcheck: $(STAMP)
 	$(BIN)/python -m autograder selfcheck

@@ -84,6 +84,14 @@ def cmd_lab(args):
     return run_lab(args)
 
 
+def cmd_site(args):
+    from autograder.course import find_root
+    from autograder.site import build_site
+
+    root = find_root()
+    build_site(root, Path(args.out) if args.out else root / "build" / "site")
+
+
 def cmd_demo(args):
     from autograder.demo import run_demo
 
@@ -147,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("site", help="a static HTML site: the lectures executed, the problem sets, the weeks")
+    p.add_argument("--out", help="where (default build/site/)")
+    p.set_defaults(run=cmd_site)
 
     p = sub.add_parser("lab", help="JupyterLab on the course: the venv on PATH, the gradebook made or checked, "
                                    "--allow-root as root, students' copies in work/")

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 # nbgrader runs alembic as a program: this environment's tools must be on PATH
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 _TEMPLATE: list[Path] = []
+EXECUTED_LECTURES: dict = {}
+"""{lecture name: the notebook as tests/test_notebooks_execute.py executed it}, for tests/test_site.py."""
 
 
 def _template() -> Path:
