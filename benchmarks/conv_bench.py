@@ -52,16 +52,22 @@ def best_of(run, repeats=REPEATS) -> float:
     return min(times)
 
 
+def machine_and_gemm(rng) -> float:
+    """Print the machine, the versions and a plain GEMM's rate (call with one BLAS thread); its FLOP/s."""
+    print(f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}, NumPy {np.__version__}, "
+          f"torch {torch.__version__}; float64, one thread each")
+    a, b = rng.normal(size=(1024, 1024)), rng.normal(size=(1024, 1024))
+    gemm = 2 * 1024 ** 3 / best_of(lambda: a @ b)
+    print(f"plain GEMM, 1024 x 1024 @ 1024 x 1024: {gemm / 1e9:.1f} GFLOP/s")
+    return gemm
+
+
 def main() -> None:
     ns = master_functions()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    print(f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}, NumPy {np.__version__}, "
-          f"torch {torch.__version__}; float64, one thread each")
     with threadpool_limits(limits=1, user_api="blas"):
-        a, b = rng.normal(size=(1024, 1024)), rng.normal(size=(1024, 1024))
-        gemm = 2 * 1024 ** 3 / best_of(lambda: a @ b)
-        print(f"plain GEMM, 1024 x 1024 @ 1024 x 1024: {gemm / 1e9:.1f} GFLOP/s")
+        gemm = machine_and_gemm(rng)
         print(f"{'shape':42s} {'master ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} {'of GEMM':>8s}")
         for name, n, c, h, w, f, k, p in SHAPES:
             x, W, bias = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)

@@ -10,9 +10,7 @@ ratio master / torch and the master's GFLOP/s against a plain GEMM's, measured i
 """
 from __future__ import annotations
 
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from torch.func import functional_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conv_bench import best_of, master_functions  # noqa: E402
+from conv_bench import best_of, machine_and_gemm, master_functions  # noqa: E402
 
 SHAPES = [  # (T, N, D, H)
     (50, 32, 64, 128),
@@ -34,12 +32,8 @@ def main() -> None:
     ns = master_functions("ps5")
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    print(f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}, NumPy {np.__version__}, "
-          f"torch {torch.__version__}; float64, one thread each")
     with threadpool_limits(limits=1, user_api="blas"):
-        a, b = rng.normal(size=(1024, 1024)), rng.normal(size=(1024, 1024))
-        gemm = 2 * 1024 ** 3 / best_of(lambda: a @ b)
-        print(f"plain GEMM, 1024 x 1024 @ 1024 x 1024: {gemm / 1e9:.1f} GFLOP/s")
+        gemm = machine_and_gemm(rng)
         print(f"{'LSTM forward + backward':34s} {'master ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} "
               f"{'of GEMM':>8s}")
         for T, N, D, H in SHAPES:

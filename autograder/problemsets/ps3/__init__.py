@@ -601,10 +601,12 @@ def train_mlp_cases(rng):
     return cases
 
 
-def train_torch_sgd(scores, X, y, params, epochs, batch_size, learning_rate, momentum, seed, reduction="mean"):
+def train_torch_sgd(scores, X, y, params, epochs, batch_size, learning_rate, momentum, seed, reduction="mean",
+                    zero_grad=True):
     """A network (``scores(params, X)``) trained by torch.optim.SGD: one generator made once from the seed; each
     epoch visits rng.permutation(n) in minibatches of batch_size (the last may be smaller); a step on the
-    minibatch's mean loss (its sum with ``reduction="sum"``, a known mistake). Shared with week 4."""
+    minibatch's mean loss (its sum with ``reduction="sum"``, a known mistake; ``zero_grad=False``, another: the
+    gradients add up from step to step). Shared with weeks 4 and 6."""
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     params = {k: leaf(v) for k, v in params.items()}
@@ -613,7 +615,8 @@ def train_torch_sgd(scores, X, y, params, epochs, batch_size, learning_rate, mom
         order = torch.as_tensor(rng.permutation(n), device=X.device)
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
-            optimizer.zero_grad()
+            if zero_grad:
+                optimizer.zero_grad()
             F.cross_entropy(scores(params, X[batch]), y[batch], reduction=reduction).backward()
             optimizer.step()
     return {k: v.detach() for k, v in params.items()}
@@ -638,18 +641,26 @@ def mlp_predict(params, X):
     return np.argmax(h, axis=1)
 
 
-def held_out_problem(case, got, expected, predict, needed):
-    """The check of a training function's outcome case: the returned params must have the start's keys and
-    shapes, and their held-out accuracy (computed here) must reach ``needed``; on a split where the same network
-    trained by the reference falls short of that itself, within 1 point of the reference. Shared with week 4."""
-    X_test, y_test = case.private
-    start = case.args[2]
+def params_problem(got, start) -> str | None:
+    """What is wrong with returned parameters: the start's keys, shapes, and finite real numbers. Shared with
+    weeks 4 and 5."""
     if not isinstance(got, dict) or set(got) != set(start):
         return f"expected a dict with the keys {sorted(start)}"
     for key, value in start.items():
         w = got[key]
         if not isinstance(w, np.ndarray) or w.shape != value.shape or w.dtype.kind not in "iuf" or not np.isfinite(w).all():
             return f"params[{key!r}]: expected finite real numbers of shape {value.shape}"
+    return None
+
+
+def held_out_problem(case, got, expected, predict, needed):
+    """The check of a training function's outcome case: the returned params must have the start's keys and
+    shapes, and their held-out accuracy (computed here) must reach ``needed``; on a split where the same network
+    trained by the reference falls short of that itself, within 1 point of the reference. Shared with week 4."""
+    X_test, y_test = case.private
+    problem = params_problem(got, case.args[2])
+    if problem:
+        return problem
     accuracy = float(np.mean(predict(got, X_test) == y_test))
     if expected is not None:
         needed = min(needed, float(np.mean(predict(expected, X_test) == y_test)) - 0.01)

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from autograder.problemsets.ps3 import grads_of, leaf
+from autograder.problemsets.ps3 import grads_of, leaf, params_problem
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 RTOL, ATOL = 1e-4, 1e-5  # room for float32 arithmetic through a few steps (1e-6 was too tight); every planted bug is off by far more
@@ -405,13 +405,9 @@ def train_lm_check(case, got, expected=None):
     """Held-out cross-entropy of the returned weights, at most 0.45 nats per character (a bigram model's is 1.14);
     where the reference's own training falls short of that, within 0.05 of the reference."""
     (held_out,) = case.private
-    start = case.args[1]
-    if not isinstance(got, dict) or set(got) != set(start):
-        return f"expected a dict with the keys {sorted(start)}"
-    for key, value in start.items():
-        w = got[key]
-        if not isinstance(w, np.ndarray) or w.shape != value.shape or w.dtype.kind not in "iuf" or not np.isfinite(w).all():
-            return f"params[{key!r}]: expected finite real numbers of shape {value.shape}"
+    problem = params_problem(got, case.args[1])
+    if problem:
+        return problem
     with np.errstate(over="ignore", invalid="ignore"):
         loss = lm_cross_entropy({k: v.astype(np.float64) for k, v in got.items()}, held_out)
     needed = LOSS_NEEDED

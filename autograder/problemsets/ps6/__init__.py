@@ -139,19 +139,9 @@ def train_torch_reference(*args):
     return train_torch_sgd(mlp_forward_torch, *args)
 
 
-def train_torch_no_zero_grad(X, y, params, epochs, batch_size, learning_rate, momentum, seed):
+def train_torch_no_zero_grad(*args):
     """Known mistake: the gradients never zeroed between steps (torch adds each backward into .grad)."""
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
-    params = {k: leaf(v) for k, v in params.items()}
-    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate, momentum=momentum)
-    for _ in range(epochs):
-        order = torch.as_tensor(rng.permutation(n), device=X.device)
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            F.cross_entropy(mlp_forward_torch(params, X[batch]), y[batch]).backward()
-            optimizer.step()
-    return {k: v.detach() for k, v in params.items()}
+    return train_torch_sgd(mlp_forward_torch, *args, zero_grad=False)
 
 
 PROBLEM_SET = ProblemSet(
