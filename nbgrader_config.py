@@ -38,6 +38,12 @@ c.GenerateAssignment.preprocessors = ["autograder.release_plugin.RegistryPoints"
 # from JupyterLab's Assignment List (or `nbgrader fetch_assignment` / `submit`), and `collect <ps>` with no folder
 # collects from it, with the submission times. By default a folder of this course (git-ignored), for one machine;
 # on a shared server point every user at one folder they can all reach, e.g. "/srv/nbgrader/exchange".
-c.Exchange.root = "exchange"               # relative: to the course folder, where nbgrader and JupyterLab run
+# Both paths are absolute (made from this file's folder): JupyterLab's Assignment List reads its configuration again
+# from inside the students' folder (work/nbgrader_config.py, written by `make lab`, loads this file), where a relative
+# path would point somewhere else.
+from pathlib import Path  # noqa: E402
+
+COURSE = Path(__file__).resolve().parent
+c.Exchange.root = str(COURSE / "exchange")
 c.Exchange.path_includes_course = True     # a fetched problem set lands in work/<course_id>/<ps>/
-c.Exchange.assignment_dir = "work"
+c.Exchange.assignment_dir = str(COURSE / "work")

@@ -12,6 +12,9 @@ What a plain `jupyter lab` got wrong here, and what this does instead:
 - Opening a lecture or the release in place let autosave write outputs into tracked files, and Validate
   rewrite the committed release. Students work in ``work/`` (git-ignored): it receives a copy of every lecture
   and every problem set's release the first time, never overwriting what is there, and JupyterLab opens on it.
+- The Assignment List said "Error fetching courses!": it reloads nbgrader's configuration inside the students'
+  folder (``Exchange.assignment_dir``), which had none. ``work/nbgrader_config.py`` loads the course's, whose
+  exchange paths are absolute.
 """
 from __future__ import annotations
 
@@ -101,6 +104,25 @@ def student_copies(course: Course, log=print) -> list[Path]:
     return made
 
 
+STUDENT_CONFIG = """\
+# Written by `make lab` (git-ignored, rewritten on each start). JupyterLab's Assignment List reads nbgrader's
+# configuration again from inside the students' folder, so this file loads the course's own.
+from pathlib import Path
+
+load_subconfig("nbgrader_config.py", path=str(Path(__file__).resolve().parent.parent))
+"""
+
+
+def student_config(course: Course) -> Path:
+    """work/nbgrader_config.py, which loads the course's configuration: without it the Assignment List, which
+    reloads its configuration inside the students' folder, finds no exchange ("Error fetching courses!")."""
+    path = course.root / WORK / "nbgrader_config.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != STUDENT_CONFIG:
+        path.write_text(STUDENT_CONFIG)
+    return path
+
+
 def lab_command(course: Course, port: int | None = None, browser: bool = True, extra=()) -> list[str]:
     argv = [str(Path(sys.executable).parent / "jupyter"), "lab", f"--ServerApp.root_dir={course.root}",
             f"--ServerApp.default_url=/lab/tree/{WORK}"]
@@ -121,6 +143,7 @@ def run_lab(args) -> int:
         print(error, file=sys.stderr)
         return 2
     student_copies(course)
+    student_config(course)
     argv = lab_command(course, args.port, browser=not args.no_browser, extra=args.extra)
     print(" ".join(argv))
     os.chdir(course.root)

@@ -51,3 +51,28 @@ def test_release_fetch_submit_and_collect_through_the_exchange(tmp_path):
     assert (collected / "timestamp.txt").read_text() == (inbound[-1] / "timestamp.txt").read_text().strip()
     assert (collected / "ps1.ipynb").read_bytes() == (inbound[-1] / "ps1.ipynb").read_bytes()  # the latest one
     assert pipeline.collect(course, "ps1", None, log=lambda line: None)["unchanged"] == [user]
+
+
+def test_the_assignment_list_finds_the_exchange_from_the_students_folder(tmp_path, monkeypatch):
+    """JupyterLab's Assignment List reloads nbgrader's configuration inside ``Exchange.assignment_dir`` (work/):
+    without work/nbgrader_config.py (written by `make lab`) it found no exchange and said "Error fetching courses!"."""
+    from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
+
+    from autograder.lab import student_config
+
+    root = make_course(tmp_path / "course")
+    course = Course.load(root)
+    pipeline.publish(course, "ps1")
+    (root / "work").mkdir()
+    monkeypatch.chdir(root)
+    lister = AssignmentList()
+    lister.root_dir = str(root)
+    broken = lister.list_released_assignments()
+    assert not broken["success"]                            # the control: what a plain `jupyter lab` showed
+
+    student_config(course)
+    listed = lister.list_released_assignments()
+    assert listed["success"], listed["value"]
+    assert [(a["course_id"], a["assignment_id"], a["status"]) for a in listed["value"]] == \
+        [(course.course_id, "ps1", "released")]
+    assert os.getcwd() == str(root)
