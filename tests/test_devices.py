@@ -30,9 +30,10 @@ def test_without_a_gpu_the_cuda_check_fails_and_says_why():
 
 
 def test_the_cpu_against_itself_gives_the_same_verdicts_and_no_difference(monkeypatch, tmp_path):
+    """The machinery on ps1, whose self-check is the quickest (ps6's, with a torch trainer, took 85 s here)."""
     monkeypatch.chdir(make_course(tmp_path / "course"))
     lines = []
-    assert compare_devices(["ps6"], seeds=[0], device="cpu", log=lines.append), lines
-    summary = next(line for line in lines if line.startswith("ps6 (seed 0)"))
+    assert compare_devices(["ps1"], seeds=[0], device="cpu", log=lines.append), lines
+    summary = next(line for line in lines if line.startswith("ps1 (seed 0)"))
     assert "every verdict the same on both devices" in summary
-    assert "train_mlp_torch 0.0e+00" in summary and "triplet_loss 0.0e+00" in summary, summary
+    assert "train_perceptron 0.0e+00" in summary and "hinge_sgd_step 0.0e+00" in summary, summary
