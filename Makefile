@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lab site selfcheck release bench clean
+.PHONY: install demo test lab hub hub-deps site selfcheck release bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m autograder lab $(ARGS)
+
+# JupyterHub for the course on one server, as root (see README, "Many students on one server")
+CHP := $(VENV)/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	npm install --prefix $(VENV) --no-audit --no-fund --loglevel=error configurable-http-proxy@4
+
+hub-deps: $(STAMP) $(CHP)
+
+hub: hub-deps
+	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
 
 site: $(STAMP)
 	$(BIN)/python -m autograder site

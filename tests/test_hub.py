@@ -1,0 +1,206 @@
+"""The course on JupyterHub (hub/jupyterhub_config.py) with two real Linux users, in a real browser.
+
+The test creates a student and an instructor account, a course folder owned by the instructor and a shared exchange,
+and starts the hub (LocalProcessSpawner, configurable-http-proxy from npm) on a free loopback port. Then:
+
+1. the instructor releases ps1 into the shared exchange (`python -m autograder release ps1`, as that user);
+2. the student logs in, fetches ps1 from the Assignment List, solves it and submits it; Formgrader is not there
+   for the student (404);
+3. the instructor collects and autogrades it (as that user), logs in and opens Formgrader in its own tab (the
+   hub forbids framing it, nbgrader #1870), which lists the submission with its score.
+
+It needs root (to create the users and let the hub start their servers), JupyterHub, configurable-http-proxy
+(`make hub-deps`; `.ci/run` installs it), Chromium with Playwright, and a Python that the new users can run; it skips,
+saying which is missing, otherwise. The accounts, their processes and files are removed at the end.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import make_course
+from test_browser import chromium, wait_for_http
+from test_lab import free_port
+
+from autograder import samples
+from autograder.registry import get_problem_set
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SHOTS = REPO / "build" / "browser-test"
+PASSWORD = secrets.token_hex(8)
+SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+RUNUSER, USERADD, USERDEL = (shutil.which(tool, path=SBIN) for tool in ("runuser", "useradd", "userdel"))
+
+
+def proxy() -> str | None:
+    local = BIN.parent / "node_modules" / ".bin" / "configurable-http-proxy"
+    return str(local) if local.exists() else shutil.which("configurable-http-proxy")
+
+
+def missing() -> str | None:
+    """Why the test cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root: it creates two Linux users and the hub starts their servers as them"
+    if None in (RUNUSER, USERADD, USERDEL):
+        return "no runuser, useradd or userdel on this machine"
+    try:
+        import jupyterhub  # noqa: F401
+    except ImportError:
+        return "JupyterHub is not installed (pip install -e '.[hub]')"
+    if proxy() is None:
+        return "configurable-http-proxy is not installed (make hub-deps: npm install into the venv)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed"
+    if chromium() is None:
+        return "no Chromium on this machine (apt-get install chromium)"
+    probe = subprocess.run([RUNUSER, "-u", "nobody", "--", sys.executable, "-c", "import autograder, jupyterhub"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return (f"other users cannot run this Python ({sys.executable}): a folder above it is closed to them "
+                f"(e.g. /root, mode 700); put the interpreter and the venv where every user can read them")
+    return None
+
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
+
+
+def as_user(user: str, *argv: str, cwd: Path, timeout: float = 300) -> str:
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": pwd.getpwnam(user).pw_dir, "USER": user, "LANG": "C.UTF-8"}
+    run = subprocess.run([RUNUSER, "-u", user, "--", *argv], cwd=cwd, env=env, capture_output=True, text=True,
+                         timeout=timeout)
+    assert run.returncode == 0, f"{' '.join(argv)} as {user}:\n{run.stdout}\n{run.stderr}"
+    return run.stdout + run.stderr
+
+
+@pytest.fixture
+def accounts():
+    """Two fresh Linux users (homes in a throw-away folder), removed with everything they own at the end."""
+    base = Path(f"/tmp/dlc-hub-{secrets.token_hex(4)}")
+    (base / "home").mkdir(parents=True)
+    base.chmod(0o755)
+    (base / "home").chmod(0o755)
+    suffix = secrets.token_hex(3)
+    users = {"student": f"dlcs{suffix}", "instructor": f"dlci{suffix}"}
+    try:
+        for name in users.values():
+            subprocess.run([USERADD, "-m", "-d", str(base / "home" / name), "-s", "/bin/bash", name], check=True)
+        yield base, users
+    finally:
+        for name in users.values():
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        time.sleep(0.5)
+        for name in users.values():
+            subprocess.run([USERDEL, "-r", name], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_student_submits_through_the_hub_and_the_instructor_grades_it(accounts, tmp_path):
+    base, users = accounts
+    student, instructor = users["student"], users["instructor"]
+    exchange = base / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o1777)
+    course = make_course(base / "course")
+    with open(course / "nbgrader_config.py", "a") as f:      # what the README says to set on a shared server
+        f.write(f'\nc.Exchange.root = "{exchange}"\n')
+    (course / "roster.csv").write_text(f"id,first_name,last_name,email\n{student},Sam,Student,sam@example.org\n")
+    subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
+    as_user(instructor, sys.executable, "-m", "autograder", "release", "ps1", cwd=course)
+
+    port = free_port()
+    hub_config = tmp_path / "test_hub_config.py"
+    hub_config.write_text(
+        f'load_subconfig("jupyterhub_config.py", path={str(REPO / "hub")!r})\n'
+        f'c.JupyterHub.authenticator_class = "dummy"\n'
+        f'c.DummyAuthenticator.password = {PASSWORD!r}\n')
+    env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "DLCOURSE_DIR": str(course), "DLCOURSE_INSTRUCTORS": instructor,
+           "DLCOURSE_HUB_URL": f"http://127.0.0.1:{port}", "DLCOURSE_HUB_STATE": str(tmp_path / "state")}
+    log = tmp_path / "hub.log"
+    with open(log, "w") as out:
+        hub = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(hub_config)], cwd=tmp_path, env=env, stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base_url}/hub/api", hub, log)
+        from playwright.sync_api import sync_playwright
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+            page = log_in(browser, base_url, student, log)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+            page.locator(".lm-Menu-itemLabel").get_by_text("Assignment List", exact=True).first.click()
+            page.locator("#released_assignments_list").get_by_role("button", name="Fetch").click()
+            downloaded = page.locator("#fetched_assignments_list")
+            downloaded.get_by_role("button", name="Submit").wait_for()
+            home = Path(pwd.getpwnam(student).pw_dir)
+            fetched = home / nbgrader_course_id(course) / "ps1" / "ps1.ipynb"
+            master = nbformat.read(course / "solutions" / "ps1" / "ps1.ipynb", as_version=4)
+            nbformat.write(samples.full_solution(master, nbformat.read(fetched, as_version=4)), fetched)
+            shutil.chown(fetched, student, student)
+            downloaded.get_by_role("button", name="Submit").click()
+            page.locator("#submitted_assignments_list").get_by_text("ps1").first.wait_for()
+            page.screenshot(path=str(SHOTS / "hub-1-student-submitted.png"))
+            menu_items = page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first
+            menu_items.click()
+            assert page.locator(".lm-Menu-itemLabel").get_by_text("Formgrader", exact=True).count() == 0
+            page.keyboard.press("Escape")
+            response = page.goto(f"{base_url}/user/{student}/formgrader")
+            assert response.status == 404, f"a student reached Formgrader: {response.status}"
+
+            as_user(instructor, sys.executable, "-m", "autograder", "collect", "ps1", cwd=course)
+            as_user(instructor, sys.executable, "-m", "autograder", "autograde", "ps1", cwd=course)
+
+            page = log_in(browser, base_url, instructor, log)
+            page.goto(f"{base_url}/user/{instructor}/formgrader/manage_submissions/ps1")
+            row = page.locator("tr").filter(has=page.get_by_text(student, exact=True))
+            try:
+                row.first.wait_for(timeout=60_000)
+            finally:
+                page.screenshot(path=str(SHOTS / "hub-2-instructor-formgrader.png"))
+            points = sum(fn.points for fn in get_problem_set("ps1").functions)
+            assert re.search(rf"\b{points} / \d+\b", row.first.inner_text()), row.first.inner_text()
+            browser.close()
+    finally:
+        os.killpg(hub.pid, signal.SIGTERM)
+        try:
+            hub.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub.pid, signal.SIGKILL)
+            hub.wait()
+
+
+def nbgrader_course_id(course: Path) -> str:
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config().CourseDirectory.course_id
+
+
+def log_in(browser, base_url: str, user: str, log: Path):
+    """A fresh browser context (its own cookies), the hub's login form, then the user's JupyterLab once spawned."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(180_000)
+    page.goto(f"{base_url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    try:
+        page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=180_000)
+        page.wait_for_selector(".lm-MenuBar-itemLabel")
+    except Exception:
+        page.screenshot(path=str(SHOTS / f"hub-login-{user}-failed.png"))
+        raise AssertionError(f"{user}'s JupyterLab did not open:\n{log.read_text()[-4000:]}")
+    return page
