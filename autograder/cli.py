@@ -52,9 +52,20 @@ def cmd_feedback(args):
 
 
 def cmd_export(args):
+    from autograder import lms
+
     course = _course(args)
-    path = pipeline.export(course, Path(args.to).resolve())
-    print(f"grades exported to {path}")
+    to = Path(args.to or f"grades-{args.format}.csv").resolve()
+    lms.export(course, args.format, to, args.problem_sets or None)
+
+
+def cmd_report(args):
+    from autograder.report import write_report
+
+    course = _course(args)
+    for name in args.problem_sets:
+        path = write_report(course, name, Path(args.to).resolve() if args.to else None)
+        print(f"class report for {name}: {path}")
 
 
 def cmd_status(args):
@@ -134,9 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_set")
     p.set_defaults(run=cmd_feedback)
 
-    p = sub.add_parser("export", help="export grades to CSV (nbgrader export)")
-    p.add_argument("--to", default="grades.csv")
+    p = sub.add_parser("export", help="export grades for an LMS (Canvas, Moodle) or as CSV")
+    p.add_argument("problem_sets", nargs="*", help="default: every problem set the gradebook knows")
+    p.add_argument("--format", default="csv", choices=("csv", "canvas", "moodle", "nbgrader"),
+                   help="canvas: Canvas's gradebook import; moodle: Moodle's CSV grade import, matched on email; "
+                        "csv: one row per student; nbgrader: nbgrader export (default: csv)")
+    p.add_argument("--to", help="the file to write (default: grades-<format>.csv)")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("report", help="an HTML page on how the class did: scores, pass rates, common failures, "
+                                      "grader faults, timeouts, the slowest submissions")
+    p.add_argument("problem_sets", nargs="+")
+    p.add_argument("--to", help="the file to write (default: reports/<ps>.html); with one problem set only")
+    p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("status", help="what is released, submitted and graded")
     p.add_argument("problem_sets", nargs="*")

@@ -101,9 +101,17 @@ def run_demo(root: Path | None = None) -> bool:
         pages = sorted(course.feedback.glob(f"*/{name}/{name}.html"))
         print(f"  feedback: {len(pages)} HTML page(s) in {course.feedback.relative_to(home)}/<student>/{name}/")
 
-    _step("4. export grades (nbgrader export)")
-    csv_path = pipeline.export(course, demo / "grades.csv")
-    print(f"  {csv_path.relative_to(home)}")
+    _step("4. export grades: for Canvas, for Moodle, and as plain CSV")
+    from autograder import lms
+
+    for fmt in ("canvas", "moodle", "csv"):
+        lms.export(course, fmt, demo / f"grades-{fmt}.csv", log=lambda line: print(f"  {line}"))
+
+    _step("5. class reports: how the class did on each problem set (open them in a browser)")
+    from autograder.report import write_report
+
+    for name in PROBLEM_SET_NAMES:
+        print(f"  {write_report(course, name).relative_to(home)}")
 
     for name in PROBLEM_SET_NAMES:
         ps = get_problem_set(name)

@@ -352,8 +352,18 @@ def step_penalize(sub: Submission, course: Course, problem_set: str) -> None:
     gradebook.assign_late_penalty(course.config, course.db_url, problem_set, problem_set, sub.student, sub.graded)
 
 
+def progress_bar(total: int, force: bool | None = None):
+    """A tqdm bar on standard error (submissions per second, ETA) when it is a terminal (or ``force``); None
+    otherwise (CI, a log file), where each submission keeps its one line and nothing else is printed."""
+    if force is False or (force is None and not sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="submission", dynamic_ncols=True, leave=True, file=sys.stderr, mininterval=0.5)
+
+
 def autograde(course: Course, problem_set: str, students: list[str] | None = None, jobs: int | None = None,
-              log=print, seed: int | None = None) -> GradingRun:
+              log=print, seed: int | None = None, progress: bool | None = None) -> GradingRun:
     """Grade the submissions of ``problem_set`` and record them in the gradebook.
 
     Each submission goes through read -> assemble -> run -> judge -> render -> record ->
@@ -385,9 +395,19 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
         log(f"grading {len(students)} submission(s) of {problem_set} ({len(ps.functions)} functions, "
             f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
         control_run(grader, master, release_nb, log)
+        bar = progress_bar(len(students), progress)
 
-        def progress(student: str, line: str) -> None:
-            log(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: {line}")
+        def say(line: str) -> None:
+            if bar is None:
+                log(line)
+            else:
+                with bar.external_write_mode():      # the line above the bar, the bar redrawn below it
+                    log(line)
+
+        def progress_line(student: str, line: str) -> None:
+            say(f"  [{len(run) + len(run.grader_errors)}/{len(students)}] {student}: {line}")
+            if bar is not None:
+                bar.update(1)
 
         def grade_one(student: str) -> None:
             sub = Submission(student, course.submitted / student / problem_set, course.autograded / student / problem_set)
@@ -405,8 +425,8 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                     {"student": student, "seed": run.seed, "grader_error": detail}, indent=1))
                 with lock:
                     run.grader_errors[student] = detail
-                    progress(student, f"GRADER ERROR, nothing recorded: {error}")
-                    log(_indent(detail[-4000:]))
+                    progress_line(student, f"GRADER ERROR, nothing recorded: {error}")
+                    say(_indent(detail[-4000:]))
                 return
             with lock:
                 step_record(sub, course, ps)
@@ -419,11 +439,15 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                         line += " (" + "; ".join(result.notes) + ")"
                 else:
                     line = f"0/{ps.total_points}: {sub.problem}"
-                progress(student, line)
+                progress_line(student, line)
 
-        with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
-            for future in [pool.submit(grade_one, s) for s in students]:
-                future.result()
+        try:
+            with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
+                for future in [pool.submit(grade_one, s) for s in students]:
+                    future.result()
+        finally:
+            if bar is not None:
+                bar.close()
         if grader.leftover_processes:
             log(f"killed {grader.leftover_processes} process(es) that had escaped a submission's process group")
         isolation_note = grader.isolation.mode
@@ -442,11 +466,6 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
 def feedback(course: Course, problem_set: str) -> Path:
     nbgrader(course, "generate_feedback", problem_set, "--force")
     return course.feedback
-
-
-def export(course: Course, to: Path) -> Path:
-    nbgrader(course, "export", "--to", str(to))
-    return to
 
 
 def table(course: Course, problem_set: str) -> tuple[list[str], dict[str, dict[str, float]]]:

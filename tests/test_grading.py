@@ -1,6 +1,8 @@
 """Grading through the real pipeline: masters, releases, planted bugs, alternatives, tampering."""
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
@@ -184,9 +186,35 @@ def test_cli_autograde_on_the_standard_layout(tmp_path, notebooks, repo):
     assert "s per submission" in run.stdout
     lines = {line.split()[0]: line for line in run.stdout.splitlines() if line.startswith(("alice", "bob"))}
     assert lines["alice"].split()[-1] == "10" and lines["bob"].split()[-1] == "9"
+    assert "submission/s" not in run.stderr          # no progress bar when standard error is not a terminal
     run = subprocess.run([sys.executable, "-m", "autograder", "autograde", PS, "--student", "carol"], cwd=root,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "no submission of ps1 for carol" in run.stderr
+
+    # on a terminal: a tqdm bar (rate, ETA) on standard error, the one line per submission still on standard output
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))     # a 120-column terminal
+    run = subprocess.run([sys.executable, "-m", "autograder", "autograde", PS], cwd=root, stdout=subprocess.PIPE,
+                         stderr=follower, text=True, timeout=300)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert run.returncode == 0
+    assert re.search(rb"100%.*2/2.*submission/s", shown), shown[-500:]
+    assert "alice: 10/10 auto points" in run.stdout
 
 
 def test_selfcheck_sweeps_the_visible_and_fresh_seeds(template, tmp_path):
