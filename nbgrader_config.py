@@ -26,6 +26,7 @@ c.Harness.sandbox = "auto"
 c.Harness.allowed_modules = ["numpy"]  # besides the standard library
 # c.Harness.function_s = 10   # override every graded function's own time limit
 # c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)
+# c.Harness.scheduler = "tcp://grader-1:8786"   # run submissions on a Dask cluster's workers (README: "Many machines")
 
 # `release` writes each graded function's points and time budget from the registry into the
 # student version (autograder/release_plugin.py), before nbgrader's own steps.

@@ -40,7 +40,8 @@ def cmd_autograde(args):
     overrides = {name: getattr(args, name) for name in ("sandbox", "setup_s", "function_s", "memory_mb", "cpu_s")
                  if getattr(args, name) is not None}
     course.limits = dataclasses.replace(course.limits, **overrides)
-    run = pipeline.autograde(course, args.problem_set, args.student or None, args.jobs, seed=args.seed)
+    run = pipeline.autograde(course, args.problem_set, args.student or None, args.jobs, seed=args.seed,
+                             scheduler=args.scheduler)
     print(pipeline.format_table(course, args.problem_set))
     return 3 if run.grader_errors else 0
 
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_set")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--jobs", type=int, help="submissions graded in parallel (default: one per core)")
+    p.add_argument("--scheduler", help="a Dask scheduler, e.g. tcp://host:8786: run the submissions on its workers "
+                                       "(default: c.Harness.scheduler; none: this machine)")
     p.add_argument("--seed", type=int, help="repeat an earlier run's hidden cases (its seed is in the log and in "
                                            "each autograder_report.json); by default every run draws a fresh one")
     limits = p.add_argument_group("limits (defaults: c.Harness.* in nbgrader_config.py)")

@@ -54,6 +54,7 @@ class Course:
     db_url: str
     jobs: int
     limits: Limits
+    scheduler: str | None = None   # a Dask scheduler (c.Harness.scheduler): submissions run on its workers
     config: object = None  # the whole traitlets config, for nbgrader's own classes
 
     @classmethod
@@ -83,6 +84,7 @@ class Course:
             db_url=cd.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
             jobs=int(harness.get("jobs", os.cpu_count() or 1)),
             limits=limits,
+            scheduler=harness.get("scheduler") or None,
             config=config,
         )
 

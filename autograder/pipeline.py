@@ -317,9 +317,10 @@ def step_assemble(sub: Submission, master) -> None:
         sub.cells = program_cells(master, sub.notebook)
 
 
-def step_run(sub: Submission, grader: Grader) -> None:
+def step_run(sub: Submission, executor) -> None:
+    """In the sandbox, here or on a Dask worker (``executors``): only plain data comes back."""
     if sub.cells is not None:
-        sub.raw = grader.run(sub.cells)
+        sub.raw = executor.run(sub.cells)
 
 
 def step_judge(sub: Submission, grader: Grader) -> None:
@@ -363,7 +364,7 @@ def progress_bar(total: int, force: bool | None = None):
 
 
 def autograde(course: Course, problem_set: str, students: list[str] | None = None, jobs: int | None = None,
-              log=print, seed: int | None = None, progress: bool | None = None) -> GradingRun:
+              log=print, seed: int | None = None, progress: bool | None = None, scheduler=None) -> GradingRun:
     """Grade the submissions of ``problem_set`` and record them in the gradebook.
 
     Each submission goes through read -> assemble -> run -> judge -> render -> record ->
@@ -371,7 +372,9 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
     so the hidden cases cannot be computed in advance. The master is graded first as a
     control: if it does not get full marks, nothing is recorded (GradingRefused). A submission
     the grader itself fails on (the sandbox did not start, an exception in the grader) is
-    listed in ``grader_errors`` and never recorded as a zero."""
+    listed in ``grader_errors`` and never recorded as a zero. ``scheduler`` (default: ``c.Harness.scheduler``), a Dask
+    scheduler's address or a ``distributed.Client``, runs the submissions on its workers instead of here; the
+    control run, the references and every verdict stay in this process."""
     ps = get_problem_set(problem_set)
     available = submissions(course, problem_set)
     if students:
@@ -395,6 +398,13 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
         log(f"grading {len(students)} submission(s) of {problem_set} ({len(ps.functions)} functions, "
             f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
         control_run(grader, master, release_nb, log)
+        from autograder.grading.executors import executor_for
+
+        try:
+            executor = executor_for(grader, jobs or course.jobs, scheduler or course.scheduler)
+        except (RuntimeError, OSError) as error:
+            raise UserError(f"cannot grade on the Dask cluster: {error}") from None
+        log(f"running submissions on {executor.describe()}")
         bar = progress_bar(len(students), progress)
 
         def say(line: str) -> None:
@@ -414,7 +424,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
             try:
                 step_read(sub, problem_set)
                 step_assemble(sub, master)
-                step_run(sub, grader)
+                step_run(sub, executor)
                 step_judge(sub, grader)
                 step_render(sub, release_nb, problem_set, run.seed)
             except Exception as error:  # the grader's fault: reported, never recorded as a zero
@@ -442,18 +452,19 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                 progress_line(student, line)
 
         try:
-            with ThreadPoolExecutor(max_workers=jobs or course.jobs) as pool:
+            with ThreadPoolExecutor(max_workers=executor.slots) as pool:
                 for future in [pool.submit(grade_one, s) for s in students]:
                     future.result()
         finally:
+            executor.close()
             if bar is not None:
                 bar.close()
         if grader.leftover_processes:
             log(f"killed {grader.leftover_processes} process(es) that had escaped a submission's process group")
-        isolation_note = grader.isolation.mode
+        isolation_note, where = grader.isolation.mode, executor.describe()
     elapsed = time.perf_counter() - started
     log(f"graded {len(students)} submission(s) in {elapsed:.1f} s: {elapsed / len(students):.2f} s per submission "
-        f"(isolation: {isolation_note}; grading seed {run.seed})")
+        f"(isolation: {isolation_note}; {where}; grading seed {run.seed})")
     if run.grader_errors:
         log(f"GRADER ERRORS: {len(run.grader_errors)} submission(s) could not be graded because of the grader, "
             f"not the student; nothing was recorded for them: {', '.join(sorted(run.grader_errors))}. "

@@ -236,15 +236,21 @@ class Grader:
     The hidden cases, their expected outputs and the outputs of the known wrong conventions
     are computed once, when the grader is made, and reused for every student of the run."""
 
-    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None):
+    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None,
+                 references: bool = True):
+        """``references=False``: a runner only (a Dask worker's), with the hidden cases but no expected outputs;
+        it runs submissions and never judges them."""
         self.problem_set = problem_set
         self.seed = seed
         self.limits = limits
         self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
-        self.expected = {fn.name: [None if fn.reference is None else run_reference(fn, case)
-                                   for case in self.cases[fn.name]] for fn in problem_set.functions}
-        self.variants = {fn.name: {m.name: [None if fn.judged_by_check(case) else run_variant(m, case) for case in self.cases[fn.name]]
-                                   for m in fn.misconceptions} for fn in problem_set.functions}
+        self.expected = self.variants = None
+        if references:
+            self.expected = {fn.name: [None if fn.reference is None else run_reference(fn, case)
+                                       for case in self.cases[fn.name]] for fn in problem_set.functions}
+            self.variants = {fn.name: {m.name: [None if fn.judged_by_check(case) else run_variant(m, case)
+                                                for case in self.cases[fn.name]]
+                                       for m in fn.misconceptions} for fn in problem_set.functions}
         self.isolation = isolation.detect(limits.sandbox)
         self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
         self._inputs_spec, self._inputs_arrays = self._encode_inputs()
@@ -430,6 +436,8 @@ class Grader:
 
     def judge(self, raw: dict) -> SubmissionResult:
         """The verdicts on what ``run`` brought back, against the expected outputs of this run's cases."""
+        if self.expected is None:
+            raise RuntimeError("this runner has no references (references=False): it cannot judge")
         functions = self.problem_set.functions
         results = {}
         for i in raw["wanted"]:
