@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lab hub hub-deps site selfcheck release bench clean
+.PHONY: install demo test lab hub hub-deps site selfcheck release bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/conv_bench.py
 	$(BIN)/python benchmarks/lstm_bench.py
+
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/grading_bench.py
 
 clean:
 	rm -rf demo submitted autograded feedback solution_preview gradebook.db grades.csv

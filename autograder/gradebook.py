@@ -16,10 +16,15 @@ from autograder.notebooks import nbgrader_meta
 
 
 def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, student: str,
-           autograded_nb, timestamp: str | None, auto_scores: dict[str, float]) -> None:
+           autograded_nb, timestamp: str | None, auto_scores: dict[str, float], gb: Gradebook | None = None) -> None:
     """Record one submission. The auto scores come from the grader's verdicts (``auto_scores``:
-    test cell grade_id -> points), never from the notebook; hand-graded cells await a grader."""
-    with warnings.catch_warnings(), Gradebook(db_url, course_id) as gb:
+    test cell grade_id -> points), never from the notebook; hand-graded cells await a grader. ``gb``: a gradebook
+    already open (a grading run keeps one for all its submissions: opening one costs tens of milliseconds)."""
+    if gb is None:
+        with Gradebook(db_url, course_id) as opened:
+            return record(db_url, course_id, problem_set, notebook_id, student, autograded_nb, timestamp,
+                          auto_scores, gb=opened)
+    with warnings.catch_warnings():
         # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are harmless
         warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(student)

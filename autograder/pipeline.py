@@ -335,18 +335,22 @@ def step_render(sub: Submission, release_nb, problem_set: str, seed: int) -> Non
     if sub.timestamp:
         (sub.out / "timestamp.txt").write_text(sub.timestamp)
     result = sub.result
+    names = [fn.name for fn in get_problem_set(problem_set).functions]
+    function_seconds = {names[i]: round(t, 4) for i, t in (sub.raw or {}).get("function_seconds", {}).items()
+                        if 0 <= i < len(names)}
     report = {"student": sub.student, "seed": seed, "problem": sub.problem,
-              "seconds": result.seconds if result else 0.0, "score": result.score if result else 0,
+              "seconds": result.seconds if result else 0.0, "function_seconds": function_seconds,
+              "score": result.score if result else 0,
               "notes": result.notes if result else [],
               "functions": {n: {"points": r.points, "score": r.score, "messages": r.messages}
                             for n, r in (result.functions.items() if result else [])}}
     (sub.out / "autograder_report.json").write_text(json.dumps(report, indent=1))
 
 
-def step_record(sub: Submission, course: Course, ps) -> None:
+def step_record(sub: Submission, course: Course, ps, gb=None) -> None:
     scores = {fn.test_grade_id: (sub.result.functions[fn.name].score if sub.result else 0) for fn in ps.functions}
     gradebook.record(course.db_url, course.course_id, ps.name, ps.name, sub.student, sub.graded, sub.timestamp,
-                     scores)
+                     scores, gb=gb)
 
 
 def step_penalize(sub: Submission, course: Course, problem_set: str) -> None:
@@ -406,6 +410,9 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
             raise UserError(f"cannot grade on the Dask cluster: {error}") from None
         log(f"running submissions on {executor.describe()}")
         bar = progress_bar(len(students), progress)
+        from nbgrader.api import Gradebook
+
+        book = Gradebook(course.db_url, course.course_id)    # one for the run; used under ``lock`` only
 
         def say(line: str) -> None:
             if bar is None:
@@ -439,7 +446,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                     say(_indent(detail[-4000:]))
                 return
             with lock:
-                step_record(sub, course, ps)
+                step_record(sub, course, ps, book)
                 step_penalize(sub, course, problem_set)
                 run[student] = sub.result
                 result = sub.result
@@ -457,6 +464,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
                     future.result()
         finally:
             executor.close()
+            book.close()
             if bar is not None:
                 bar.close()
         if grader.leftover_processes:

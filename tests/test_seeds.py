@@ -111,7 +111,7 @@ def test_a_run_can_be_repeated_with_its_seed(tmp_path, notebooks):
         assert f"--seed {seed}" in run.stdout
         reports.append(json.loads((root / "autograded" / "bob" / "ps1" / "autograder_report.json").read_text()))
     assert reports[1]["seed"] == reports[2]["seed"] == 777 and reports[0]["seed"] != 777
-    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds", "function_seconds")}   # timings differ
     assert strip(reports[1]) == strip(reports[2])
     first_case = lambda r: next(m for m in r["functions"]["predict"]["messages"] if m.startswith("case '"))
     assert "on the hyperplane" in " ".join(reports[1]["functions"]["predict"]["messages"])
