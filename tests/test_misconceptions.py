@@ -47,6 +47,7 @@ PLANTED = {
     ("ps3", "train_mlp", "summed"): "minibatch gradient summed instead of averaged",
     ("ps4", "conv_forward_naive", "flipped"): "kernel flipped (true convolution)",
     ("ps4", "conv_forward", "flipped"): "kernel flipped (true convolution)",
+    ("ps4", "conv_forward", "padded_one_side"): "padding on one side only",
     ("ps4", "conv_backward", "db_not_summed"): "db not summed over the positions",
     ("ps4", "max_pool_backward", "every_tie"): "gradient sent to every tied maximum",
     ("ps4", "conv1d_forward", "flipped"): "kernel flipped (true convolution)",

@@ -43,6 +43,14 @@ def case_problem(fn, case, expected, outcome: dict, cell_error: str | None = Non
     return compare_outputs(fn.returns, expected, outcome["value"], fn.rtol, fn.atol, fn.sequence)
 
 
+def _empty(value) -> bool:
+    """A returned value made of empty arrays only (a tuple or list of them, or one)."""
+    import numpy as np
+
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return bool(items) and all(isinstance(v, np.ndarray) and v.size == 0 for v in items)
+
+
 def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list], cases=None) -> str | None:
     """The first known wrong convention whose outputs the student's failing answers reproduce (on the cases
     compared with the reference: a case judged by a property, such as held-out accuracy, tells nothing)."""
@@ -55,10 +63,11 @@ def misconception_of(fn, failing: list[int], outcomes, variants: dict[str, list]
         if outputs is None:
             continue
         # every failing answer is the variant's; where the variant itself is undefined (it raised: a window
-        # larger than the input, say), the student's code must have raised too; and one answer must match
+        # larger than the input, say), the student's code must have raised too, or returned nothing (only empty
+        # arrays: how a loop says there is no window); and one answer must match
         def reproduced(i):
             if outputs[i] is None:
-                return "error" in outcomes[i]
+                return "error" in outcomes[i] or ("value" in outcomes[i] and _empty(outcomes[i]["value"]))
             return "value" in outcomes[i] and compare_outputs(fn.returns, outputs[i], outcomes[i]["value"], fn.rtol,
                                                               fn.atol, fn.sequence) is None
         if all(reproduced(i) for i in failing) and any(outputs[i] is not None for i in failing):

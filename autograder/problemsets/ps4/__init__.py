@@ -252,11 +252,14 @@ PROBLEM_SET = ProblemSet(
                        output_size_cases, output_size_reference, rtol=0, atol=0),
         GradedFunction("conv_forward_naive", "conv_forward_naive(x, W, b, stride, padding)", ("out",), 2,
                        conv_cases, conv_reference, RTOL, ATOL, driver="forward",
+                       # (padding on one side only is not named here: a loop that pads one side but sizes its
+                       # output for both crashes on a window that runs off the edge, so nothing can be compared)
                        misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),)),
         GradedFunction("conv_forward", "conv_forward(x, W, b, stride, padding)", ("out",), 3,
                        lambda rng: conv_cases(rng, speed=True), conv_reference, RTOL, ATOL, driver="forward",
                        budget_vs_master=25.0, time_limit_s=30.0,
-                       misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),)),
+                       misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),
+                                       Misconception("padded_one_side", conv_padded_one_side, ONE_SIDE))),
         GradedFunction("conv_backward", "conv_backward(dout, cache)", ("dx", "dW", "db"), 4,
                        lambda rng: conv_cases(rng, backward=True), conv_backward_reference, RTOL, ATOL,
                        driver="backward", uses=("conv_forward",),

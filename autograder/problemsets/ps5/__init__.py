@@ -23,7 +23,11 @@ from torch.func import functional_call
 from autograder.problemsets.ps3 import grads_of, leaf, params_problem
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
-RTOL, ATOL = 1e-4, 1e-5  # room for float32 arithmetic through a few steps (1e-6 was too tight); every planted bug is off by far more
+# Room for float32 arithmetic (a correct alternative) through a few steps of saturated units: over 400 seeds a float32
+# step function put rnn_backward 3.9 x and lstm_forward 0.8 x over 1e-4 / 1e-5 (the large-weights case: 1 - h^2
+# cancels, and Wh of scale 4 amplifies it through time); at 1e-3 / 1e-4 the worst is 0.39 x. Every planted bug is
+# off by far more.
+RTOL, ATOL = 1e-3, 1e-4
 
 # (label, N, T, D, H, weight scale, initial state scale)
 SHAPES = [
