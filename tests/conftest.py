@@ -6,11 +6,16 @@ The problem sets are released once per test run into a template course (nbgrader
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import signal
+import socket
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -83,3 +88,46 @@ def notebooks():
 
     return {name: (read(REPO / "solutions" / name / f"{name}.ipynb"),
                    read(REPO / "assignments" / name / f"{name}.ipynb")) for name in PROBLEM_SET_NAMES}
+
+
+# ------------------------------------------------------------------ servers the tests start (JupyterLab, JupyterHub)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_lab(root: Path, home: Path, port: int, token: str, log: Path) -> subprocess.Popen:
+    """`python -m autograder lab` on ``root``, with a PATH that lacks the venv (as a new user's shell has), in its own
+    process group (stop it with ``stop_group``)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "JUPYTER_TOKEN": token,
+           "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime")}
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", "autograder", "lab", "--port", str(port), "--no-browser"],
+                                cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_group(process: subprocess.Popen, seconds: float = 30) -> None:
+    """SIGTERM to the process group we started, then SIGKILL if it is still there after ``seconds``."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def formgrader_assignments(port: int, token: str, process: subprocess.Popen, log: Path,
+                           seconds: float = 90) -> dict[str, dict]:
+    """Formgrader's list of assignments, as its page asks for it on the first visit: {name: assignment}."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/formgrader/api/assignments",
+                                             headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                body = json.loads(response.read())
+            return {a["name"]: a for a in (body["value"] if isinstance(body, dict) and "value" in body else body)}
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"Formgrader did not answer:\n{log.read_text()[-3000:]}")

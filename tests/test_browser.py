@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,8 +28,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.utils import get_username
-from conftest import make_course
-from test_lab import digests, free_port
+from conftest import free_port, make_course, start_lab, stop_group
+from test_lab import digests
 
 from autograder import pipeline, samples
 from autograder.course import Course
@@ -81,24 +80,14 @@ def lab(tmp_path_factory):
     course = Course.load(root)
     pipeline.publish(course, "ps1")
     before = digests(root) | {"nbgrader_config.py": (root / "nbgrader_config.py").read_text()}
-    port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "JUPYTER_TOKEN": TOKEN,
-           "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
-    log = tmp / "lab.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "autograder", "lab", "--port", str(port), "--no-browser"],
-                                   cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    port, log = free_port(), tmp / "lab.log"
+    process = start_lab(root, tmp, port, TOKEN, log)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/api/status?token={TOKEN}", process, log)
         yield {"root": root, "base": base, "log": log, "course": course}
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
     after = digests(root) | {"nbgrader_config.py": (root / "nbgrader_config.py").read_text()}
     assert after == before, "a tracked file changed"
 

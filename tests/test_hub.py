@@ -20,7 +20,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,9 +27,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import make_course
+from conftest import free_port, make_course, stop_group
 from test_browser import chromium, wait_for_http
-from test_lab import free_port
 
 from autograder import samples
 from autograder.registry import get_problem_set
@@ -175,12 +173,7 @@ def test_a_student_submits_through_the_hub_and_the_instructor_grades_it(accounts
             assert re.search(rf"\b{points} / \d+\b", row.first.inner_text()), row.first.inner_text()
             browser.close()
     finally:
-        os.killpg(hub.pid, signal.SIGTERM)
-        try:
-            hub.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(hub.pid, signal.SIGKILL)
-            hub.wait()
+        stop_group(hub)
 
 
 def nbgrader_course_id(course: Path) -> str:

@@ -4,20 +4,15 @@ repaired without losing a row."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import make_course
+from conftest import formgrader_assignments, free_port, make_course, start_lab, stop_group
 
 from autograder.course import Course
 from autograder.lab import GradebookDamaged, ensure_gradebook, gradebook_state, lab_command, student_copies
@@ -83,44 +78,19 @@ def test_root_gets_allow_root(tmp_path, monkeypatch):
     assert "--allow-root" not in lab_command(course)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_formgrader_lists_the_problem_sets_on_the_first_visit(tmp_path):
     """`python -m autograder lab` on a fresh course with a PATH that lacks the venv (as a new user's shell), then
     Formgrader's API, as its page asks for it on the first visit; tracked notebooks unchanged."""
     root = course_folder(tmp_path / "course")
     before = digests(root)
-    port, token = free_port(), "test-token"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_TOKEN": token,
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    log = open(tmp_path / "lab.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "autograder", "lab", "--port", str(port), "--no-browser"],
-                               cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    port, token, log = free_port(), "test-token", tmp_path / "lab.log"
+    process = start_lab(root, tmp_path, port, token, log)
     try:
-        deadline, body = time.monotonic() + 90, None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/formgrader/api/assignments",
-                                                 headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    body = json.loads(response.read())
-                break
-            except OSError:
-                time.sleep(1)
-        assert body is not None, (tmp_path / "lab.log").read_text()[-3000:]
-        names = {a["name"] for a in (body["value"] if isinstance(body, dict) and "value" in body else body)}
-        assert {"ps1", "ps2", "ps6"} <= names, body
+        listed = formgrader_assignments(port, token, process, log)
+        assert {"ps1", "ps2", "ps6"} <= set(listed), listed
         assert gradebook_state(root / "gradebook.db") == "ok"
         assert (root / "work" / "ps1" / "ps1.ipynb").exists() and (root / "work" / "course").is_dir()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        stop_group(process)
     assert digests(root) == before

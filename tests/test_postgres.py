@@ -8,23 +8,19 @@ and say so (`.ci/run` installs ``postgresql`` with apt when it runs as root).
 """
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import make_course
-from test_lab import free_port
+from conftest import formgrader_assignments, free_port, make_course, start_lab, stop_group
 
 from autograder import lms, pipeline, samples
 from autograder.course import Course
@@ -152,32 +148,11 @@ def test_the_whole_cycle_on_postgresql(course, notebooks):
     assert rows == {"alice": "10", "bob": "9", "carol": "0", "dave": "0"}
 
     # Formgrader lists the problem sets and the submissions from PostgreSQL, through `python -m autograder lab`
-    port, token = free_port(), "pg-token"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(course.root), "JUPYTER_TOKEN": token,
-           "JUPYTER_CONFIG_DIR": str(course.root / ".jupyter-config"),
-           "JUPYTER_RUNTIME_DIR": str(course.root / ".jupyter-runtime")}
-    log = course.root / "lab.log"
-    with open(log, "w") as out:
-        lab = subprocess.Popen([sys.executable, "-m", "autograder", "lab", "--port", str(port), "--no-browser"],
-                               cwd=course.root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    port, token, log = free_port(), "pg-token", course.root / "lab.log"
+    lab = start_lab(course.root, course.root, port, token, log)
     try:
-        deadline, body = time.monotonic() + 90, None
-        while time.monotonic() < deadline and lab.poll() is None:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/formgrader/api/assignments",
-                                                 headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    body = json.loads(response.read())
-                break
-            except OSError:
-                time.sleep(1)
-        assert body is not None, log.read_text()[-3000:]
-        listed = {a["name"]: a for a in (body["value"] if isinstance(body, dict) else body)}
+        listed = formgrader_assignments(port, token, lab, log)
         assert {"ps1", "ps2"} <= set(listed) and listed["ps1"]["num_submissions"] == 3, listed.get("ps1")
     finally:
-        os.killpg(lab.pid, signal.SIGTERM)
-        try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
+        stop_group(lab)
     assert gradebook_state(course.root / "gradebook.db") == "missing"
