@@ -94,13 +94,18 @@ class Course:
     def released(self, problem_set: str) -> Path:
         return self.release / problem_set / f"{problem_set}.ipynb"
 
-    def students(self) -> list[str]:
-        """Student ids from roster.csv (first column ``id``)."""
+    def roster(self) -> dict[str, dict[str, str]]:
+        """roster.csv: {student id: its row's other columns (first_name, last_name, email, ...), stripped}."""
         import csv
 
-        roster = self.root / "roster.csv"
-        if not roster.exists():
-            return []
-        with open(roster, newline="") as f:
-            return [row["id"].strip() for row in csv.DictReader(f) if row.get("id", "").strip()]
+        path = self.root / "roster.csv"
+        if not path.exists():
+            return {}
+        with open(path, newline="") as f:
+            return {row["id"].strip(): {k: (v or "").strip() for k, v in row.items() if k and k != "id"}
+                    for row in csv.DictReader(f) if (row.get("id") or "").strip()}
+
+    def students(self) -> list[str]:
+        """Student ids from roster.csv (first column ``id``)."""
+        return list(self.roster())
 

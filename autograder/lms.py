@@ -53,20 +53,11 @@ class GradeTable:
         return sorted(s for s in self.scores if s not in self.on_roster)
 
 
-def roster(course: Course) -> dict[str, dict[str, str]]:
-    path = course.root / "roster.csv"
-    if not path.exists():
-        return {}
-    with open(path, newline="") as f:
-        return {row["id"].strip(): {k: (v or "").strip() for k, v in row.items() if k}
-                for row in csv.DictReader(f) if (row.get("id") or "").strip()}
-
-
 def read_table(course: Course, problem_sets: list[str] | None = None) -> GradeTable:
     """The grades of ``problem_sets`` (default: every problem set the gradebook knows, in course order)."""
     from nbgrader.api import Gradebook
 
-    people = roster(course)
+    people = course.roster()
     with Gradebook(course.db_url, course.course_id) as gb:
         known = {a.name: a for a in gb.assignments}
         wanted = problem_sets or [name for name in PROBLEM_SET_NAMES if name in known]

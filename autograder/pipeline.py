@@ -195,18 +195,15 @@ def collect(course: Course, problem_set: str, source: Path | None, log=print) ->
 
 def _import_roster(course: Course) -> None:
     """Put roster.csv's students in the gradebook, so exports list those who submitted nothing."""
-    import csv
-
     from nbgrader.api import Gradebook
 
-    roster = course.root / "roster.csv"
-    if not roster.exists():
+    roster = course.roster()
+    if not roster:
         return
-    with open(roster, newline="") as f, Gradebook(course.db_url, course.course_id) as gb:
-        for row in csv.DictReader(f):
-            student = (row.get("id") or "").strip()
+    with Gradebook(course.db_url, course.course_id) as gb:
+        for student, row in roster.items():
             if STUDENT_ID.match(student):
-                details = {k: row[k].strip() for k in ("first_name", "last_name", "email") if row.get(k)}
+                details = {k: row[k] for k in ("first_name", "last_name", "email") if row.get(k)}
                 gb.update_or_create_student(student, **details)
 
 

@@ -132,14 +132,14 @@ def plots(found: dict, totals: dict[str, float], possible: float | None) -> tupl
     return distribution, _png(fig)
 
 
-def render(course: Course, problem_set: str) -> str:
+def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
     from autograder import lms
 
-    found = analyse(read_reports(course, problem_set), problem_set)
+    found = analyse(reports, problem_set)
     ps = found["ps"]
     try:
         table = lms.read_table(course, [problem_set])
-        submitted = {s for s, r in table.scores.items()} & set(found["graded"])
+        submitted = set(table.scores) & set(found["graded"])
         totals = {s: table.scores[s][problem_set] for s in submitted}
         possible = table.points_possible.get(problem_set)
         missing = sorted(s for s in table.on_roster if s not in found["graded"] and s not in found["faults"])
@@ -205,9 +205,10 @@ def write_report(course: Course, problem_set: str, to: Path | None = None) -> Pa
     from autograder.pipeline import UserError
 
     get_problem_set(problem_set)
-    if not read_reports(course, problem_set):
+    reports = read_reports(course, problem_set)
+    if not reports:
         raise UserError(f"nothing graded yet for {problem_set}: run `python -m autograder autograde {problem_set}` first")
     path = to or course.root / "reports" / f"{problem_set}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(course, problem_set))
+    path.write_text(render(course, problem_set, reports))
     return path

@@ -22,13 +22,12 @@ Settings from the environment: ``DLCOURSE_DIR`` (the course folder; default: thi
 ``DLCOURSE_INSTRUCTORS``, ``DLCOURSE_HUB_URL`` (default ``http://127.0.0.1:8000``), ``DLCOURSE_HUB_STATE`` (the hub's
 database and cookie secret; default ``<course>/build/hub``).
 """
-import csv
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from traitlets.config.loader import PyFileConfigLoader
+from autograder.course import Course
 
 c = get_config()  # noqa: F821 (provided by traitlets when JupyterHub loads this file)
 
@@ -38,17 +37,12 @@ COURSE = Path(os.environ.get("DLCOURSE_DIR", HERE.parent)).resolve()
 STATE = Path(os.environ.get("DLCOURSE_HUB_STATE", COURSE / "build" / "hub"))
 STATE.mkdir(parents=True, exist_ok=True)
 
-course_config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE)).load_config()
-COURSE_ID = course_config.CourseDirectory.course_id
-EXCHANGE = course_config.Exchange.get("root", "/usr/local/share/nbgrader/exchange")
+course = Course.load(COURSE)              # the course's own nbgrader_config.py and roster.csv
+COURSE_ID = course.course_id
+EXCHANGE = course.config.Exchange.get("root", "/usr/local/share/nbgrader/exchange")
 
 INSTRUCTORS = sorted({name.strip() for name in os.environ.get("DLCOURSE_INSTRUCTORS", "").split(",") if name.strip()})
-roster = COURSE / "roster.csv"
-STUDENTS = []
-if roster.exists():
-    with open(roster, newline="") as f:
-        STUDENTS = sorted({row["id"].strip() for row in csv.DictReader(f) if (row.get("id") or "").strip()})
-STUDENTS = [name for name in STUDENTS if name not in INSTRUCTORS]
+STUDENTS = [name for name in course.students() if name not in INSTRUCTORS]
 
 c.JupyterHub.bind_url = os.environ.get("DLCOURSE_HUB_URL", "http://127.0.0.1:8000")
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"

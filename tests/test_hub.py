@@ -31,6 +31,7 @@ from conftest import free_port, make_course, stop_group
 from test_browser import chromium, wait_for_http
 
 from autograder import samples
+from autograder.course import Course
 from autograder.registry import get_problem_set
 
 REPO = Path(__file__).resolve().parent.parent
@@ -145,7 +146,7 @@ def test_a_student_submits_through_the_hub_and_the_instructor_grades_it(accounts
             downloaded = page.locator("#fetched_assignments_list")
             downloaded.get_by_role("button", name="Submit").wait_for()
             home = Path(pwd.getpwnam(student).pw_dir)
-            fetched = home / nbgrader_course_id(course) / "ps1" / "ps1.ipynb"
+            fetched = home / Course.load(course).course_id / "ps1" / "ps1.ipynb"
             master = nbformat.read(course / "solutions" / "ps1" / "ps1.ipynb", as_version=4)
             nbformat.write(samples.full_solution(master, nbformat.read(fetched, as_version=4)), fetched)
             shutil.chown(fetched, student, student)
@@ -174,12 +175,6 @@ def test_a_student_submits_through_the_hub_and_the_instructor_grades_it(accounts
             browser.close()
     finally:
         stop_group(hub)
-
-
-def nbgrader_course_id(course: Path) -> str:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config().CourseDirectory.course_id
 
 
 def log_in(browser, base_url: str, user: str, log: Path):

@@ -164,8 +164,10 @@ class DaskExecutor:
         self._own = not isinstance(scheduler, Client)
         self.client = Client(scheduler, timeout=timeout_s, set_as_default=False) if self._own else scheduler
         self.address = self.client.scheduler.address
-        info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) \
-            else self.client.scheduler_info()
+        try:
+            info = self.client.scheduler_info(n_workers=-1)   # every worker (newer Dask lists 5 by default)
+        except TypeError:
+            info = self.client.scheduler_info()
         workers = info.get("workers", {})
         if not workers:
             self.close()
@@ -203,12 +205,6 @@ class DaskExecutor:
     def close(self) -> None:
         if self._own:
             self.client.close()
-
-
-def _takes_n_workers(client) -> bool:
-    import inspect
-
-    return "n_workers" in inspect.signature(client.scheduler_info).parameters
 
 
 def executor_for(grader: Grader, jobs: int, scheduler=None):
