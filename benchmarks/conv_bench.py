@@ -7,7 +7,8 @@ matrix product each way) and F.conv2d forward + autograd backward, on the CPU in
 (NumPy's BLAS and torch's pool both limited to one thread, so neither gets more of the machine), on three
 shapes, taking each side's best of several interleaved repeats. It prints the ratio master / torch, the
 master's GFLOP/s and its fraction of a plain GEMM's GFLOP/s measured in the same run, and the naive loop
-version on the smallest shape only.
+version on the smallest shape only. Last, the master's three matrix products alone, with NumPy's BLAS and with
+torch's, against torch's whole convolution: no im2col + GEMM code in NumPy can beat that floor.
 """
 from __future__ import annotations
 
@@ -62,12 +63,29 @@ def machine_and_gemm(rng) -> float:
     return gemm
 
 
+def products_alone(rng, f: int, rows: int, columns: int) -> tuple[float, float]:
+    """Best seconds for the master's three matrix products (forward W cols, dW = grad cols^T, dcols = W^T grad)
+    on random operands of its shapes: with NumPy's BLAS, and the same products with torch's."""
+    w, cols, grad = rng.normal(size=(f, rows)), rng.normal(size=(rows, columns)), rng.normal(size=(f, columns))
+    wt, colst, gradt = (torch.tensor(a) for a in (w, cols, grad))
+
+    def numpy_products():
+        return w @ cols, grad @ cols.T, w.T @ grad
+
+    def torch_products():
+        return wt @ colst, gradt @ colst.T, wt.T @ gradt
+
+    numpy_products(), torch_products()
+    return best_of(numpy_products), best_of(torch_products)
+
+
 def main() -> None:
     ns = master_functions()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     with threadpool_limits(limits=1, user_api="blas"):
         gemm = machine_and_gemm(rng)
+        floors = []
         print(f"{'shape':42s} {'master ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} {'of GEMM':>8s}")
         for name, n, c, h, w, f, k, p in SHAPES:
             x, W, bias = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)
@@ -93,6 +111,13 @@ def main() -> None:
             rate = flops / t_ours
             print(f"{name:42s} {t_ours * 1e3:10.2f} {t_torch * 1e3:9.2f} {t_ours / t_torch:6.2f} {rate / 1e9:8.1f} "
                   f"{rate / gemm:8.0%}")
+            floors.append((name, *products_alone(rng, f, c * k * k, n * dout.shape[2] * dout.shape[3]), t_torch, flops))
+        print("the master's three matrix products alone, on operands of its shapes "
+              "(a floor for im2col + GEMM code on this BLAS):")
+        print(f"{'shape':42s} {'NumPy ms':>10s} {'torch ms':>9s} {'NumPy / torch conv':>19s} {'NumPy of GEMM':>14s}")
+        for name, t_numpy, t_mkl, t_torch, flops in floors:
+            print(f"{name:42s} {t_numpy * 1e3:10.2f} {t_mkl * 1e3:9.2f} {t_numpy / t_torch:19.2f} "
+                  f"{flops / t_numpy / gemm:14.0%}")
         name, n, c, h, w, f, k, p = SHAPES[0]
         x, W, bias = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)
         naive = best_of(lambda: ns["conv_forward_naive"](x, W, bias, 1, p), 3)

@@ -25,8 +25,8 @@ MUTANTS = {
         ("padding on one side only", PAD, PAD_ONE_SIDE),
     ],
     "conv_forward": [
-        ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols + b[:, None]",
-         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols + b[:, None]"),
+        ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols",
+         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols"),
         ("padding on one side only", PAD, PAD_ONE_SIDE),
         ("stride ignored", "cols[:, u, v] = padded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride]",
          "cols[:, u, v] = padded[:, :, u:u + ho, v:v + wo]"),
