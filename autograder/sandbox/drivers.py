@@ -17,6 +17,62 @@ def call(namespace, name, args):
     return namespace[name](*args)
 
 
+class InputChanged(Exception):
+    """A graded function changed, in place, an array it was given and should have left alone."""
+
+
+def _first_change(before, after, where):
+    """Where ``after`` (an argument after the call) differs from ``before`` (its copy from before the call), or
+    None: arrays compared value by value, dicts, lists and tuples entry by entry, anything else ignored."""
+    import numpy as np
+
+    if isinstance(before, np.ndarray):
+        try:
+            same = (isinstance(after, np.ndarray) and after.shape == before.shape
+                    and bool(np.array_equal(after, before, equal_nan=before.dtype.kind in "fc")))
+        except TypeError:
+            same = True  # not comparable value by value (object arrays): not judged
+        return None if same else where
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(after) != set(before):
+            return f"the keys of {where}"
+        for key in before:
+            found = _first_change(before[key], after[key], f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(before, (list, tuple)):
+        if not isinstance(after, (list, tuple)) or len(after) != len(before):
+            return where
+        for i, (b, a) in enumerate(zip(before, after)):
+            found = _first_change(b, a, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def keeps_inputs(namespace, name, args):
+    """The plain call, for a function that must leave what it is given as it found it (a training loop starts
+    from the given parameters and returns new ones): afterwards every argument is compared with a copy taken
+    before the call, and a change is an error that names the argument."""
+    import copy
+    import inspect
+
+    function = namespace[name]
+    given = copy.deepcopy(args)
+    value = function(*args)
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    for i, (before, after) in enumerate(zip(given, args)):
+        where = _first_change(before, after, names[i] if i < len(names) else f"argument {i + 1}")
+        if where:
+            raise InputChanged(f"{name} changed {where}, which it was given, in place; leave its arguments as "
+                               "they were and return new arrays")
+    return value
+
+
 def layer_names(name):
     """("X_forward", "X_backward") for a graded ``X_forward`` or ``X_backward``."""
     base = name.rsplit("_", 1)[0]
@@ -83,4 +139,5 @@ def sequence(namespace, name, args):
     return (_stack(outs, np), *(_stack(snapshots[k], np) for k in tracked))
 
 
-DRIVERS = {"call": call, "forward": forward, "backward": backward, "sequence": sequence}
+DRIVERS = {"call": call, "keeps_inputs": keeps_inputs, "forward": forward, "backward": backward,
+           "sequence": sequence}

@@ -749,6 +749,7 @@ PROBLEM_SET = ProblemSet(
         GradedFunction("train_mlp",
                        "train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
                        train_mlp_cases, train_mlp_reference, rtol=1e-9, atol=1e-11, check=train_mlp_check,
+                       driver="keeps_inputs",
                        time_limit_s=60.0, cpu_s=120, memory_mb=1024, uses=("mlp_loss",),
                        misconceptions=(Misconception("summed", train_mlp_summed,
                                                      "each step on the minibatch's summed loss; the step takes the "

@@ -160,7 +160,11 @@ def conv1d_reference(x, W, b):
     return F.conv1d(x, W, b)
 
 
+TIES = ("ties",)  # a k-max case with tied values: judged by kmax_ties_check, which accepts any tied position
+
+
 def kmax_cases(rng):
+    tied_row = rng.permutation([2.0, 2.0, 2.0, 5.0, 1.0, 0.0, 1.0])  # the 5, then two of the three 2s
     return [
         Case("random, 2 x 3 channels x 10 positions, k=3", (rng.normal(size=(2, 3, 10)), 3)),
         Case("k=1: the maximum of each channel", (rng.normal(size=(2, 2, 7)), 1)),
@@ -168,12 +172,39 @@ def kmax_cases(rng):
         Case("largest values at the end, then the start (order must be kept)",
              (np.array([[[0.1, 5.0, -1.0, 3.0, 4.0, 0.2]]]), 3)),
         Case("a batch of one, one channel, all negative", (-np.abs(rng.normal(size=(1, 1, 8))) - 0.1, 4)),
+        Case("ties at the k-th largest value (any of the tied positions may be kept)",
+             (np.stack([tied_row, -tied_row])[None], 3), private=TIES),
+        Case("small integers, many ties, 2 x 3 channels x 9 positions, k=4",
+             (rng.integers(0, 4, size=(2, 3, 9)).astype(float), 4), private=TIES),
     ]
 
 
 def kmax_reference(x, k):
+    """torch.topk, its positions sorted, then a gather. Which of several tied values topk keeps is not specified,
+    so cases with ties are judged by kmax_ties_check instead."""
     positions = torch.topk(x, k, dim=-1).indices.sort(dim=-1).values
     return torch.gather(x, -1, positions)
+
+
+def kmax_ties_check(case, got, expected=None):
+    """Any tie-break is right: each channel's output must hold the k largest values of the row (as a multiset)
+    and be a subsequence of the row, so they appear in the sentence's order."""
+    x, k = case.args
+    want = x.shape[:-1] + (k,)
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return f"the result is not an array of numbers; expected shape {want}"
+    if got.shape != want:
+        return f"shape {got.shape}, expected {want}"
+    for index in np.ndindex(*x.shape[:-1]):
+        row, kept = x[index], got[index]
+        if not np.array_equal(np.sort(kept), np.sort(row)[len(row) - k:]):
+            return f"channel {index}: these are not the {k} largest values of the row"
+        rest = iter(row)
+        if not all(any(value == other for other in rest) for value in kept):
+            return f"channel {index}: the {k} largest values, but not in the order in which they occur in the row"
+    return None
 
 
 def kmax_sorted_by_value(x, k):
@@ -283,12 +314,14 @@ PROBLEM_SET = ProblemSet(
                        RTOL, ATOL, driver="forward",
                        misconceptions=(Misconception("flipped", lambda x, W, b: F.conv1d(x, W.flip(-1), b), FLIPPED),)),
         GradedFunction("kmax_pool", "kmax_pool(x, k)", ("out",), 2, kmax_cases, kmax_reference, RTOL, ATOL,
+                       check=kmax_ties_check,
                        misconceptions=(Misconception("sorted_by_value", kmax_sorted_by_value,
                                                      "the k largest sorted by value; they keep their order in the "
                                                      "sentence"),)),
         GradedFunction("train_convnet",
                        "train_convnet(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
                        train_convnet_cases, train_convnet_reference, rtol=1e-9, atol=1e-11, check=train_convnet_check,
+                       driver="keeps_inputs",
                        time_limit_s=120.0, cpu_s=240, memory_mb=1024,
                        uses=("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward"),
                        misconceptions=(Misconception("summed", train_convnet_summed,

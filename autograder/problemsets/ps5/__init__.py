@@ -439,7 +439,7 @@ PROBLEM_SET = ProblemSet(
                        driver="backward", uses=("rnn_forward", "rnn_step_backward"),
                        misconceptions=(Misconception("cut", rnn_backward_cut, CUT),)),
         GradedFunction("clip_grad_norm", "clip_grad_norm(grads, max_norm)", ("clipped", "total_norm"), 2, clip_cases,
-                       clip_reference, rtol=1e-10, atol=1e-12,
+                       clip_reference, rtol=1e-10, atol=1e-12, driver="keeps_inputs",
                        misconceptions=(
                            Misconception("per_array", lambda g, m: clip_reference(g, m, per_array=True),
                                          "each array clipped by its own norm; one global norm over all of them "
@@ -477,6 +477,7 @@ PROBLEM_SET = ProblemSet(
                        driver="backward", uses=("gru_step_forward",)),
         GradedFunction("train_lstm_lm", "train_lstm_lm(data, params, epochs, seq_len, learning_rate, max_norm)",
                        ("params",), 4, train_lm_cases, train_lm_torch, rtol=1e-6, atol=1e-7, check=train_lm_check,
+                       driver="keeps_inputs",
                        time_limit_s=120.0, cpu_s=240, memory_mb=1024,
                        uses=("lstm_forward", "lstm_backward", "lstm_step_forward", "lstm_step_backward",
                              "clip_grad_norm"),

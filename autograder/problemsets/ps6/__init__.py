@@ -178,6 +178,7 @@ PROBLEM_SET = ProblemSet(
         GradedFunction("train_mlp_torch",
                        "train_mlp_torch(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 3,
                        train_torch_cases, train_torch_reference, rtol=1e-9, atol=1e-11, imports=("torch",),
+                       driver="keeps_inputs",
                        time_limit_s=60.0,
                        misconceptions=(Misconception("no_zero_grad", train_torch_no_zero_grad,
                                                      "the gradients are never zeroed between steps, so each step "

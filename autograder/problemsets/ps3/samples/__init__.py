@@ -7,6 +7,23 @@ implementation: it must keep full marks. Where an alternative changes a cache la
 and the backward together (a dict {cell: source}).
 """
 
+# the training loop of the master, from its copy of the given params to the update: a planted bug rewrites it to
+# update the caller's arrays
+TRAIN_LOOP = '''    params = {key: value.copy() for key, value in params.items()}
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            _, grads = mlp_loss(params, X[batch], y[batch])
+            for key in params:
+                velocity[key] = momentum * velocity[key] + grads[key]
+                params[key] = params[key] - learning_rate * velocity[key]
+'''
+TRAIN_LOOP_IN_PLACE = TRAIN_LOOP.replace("params = {key: value.copy() for key, value in params.items()}",
+                                         "params = dict(params)").replace(
+    "params[key] = params[key] - learning_rate * velocity[key]", "params[key] -= learning_rate * velocity[key]")
+
 MUTANTS = {
     "affine_forward": [
         ("bias not added", "out = x @ W + b", "out = x @ W"),
@@ -164,6 +181,7 @@ MUTANTS = {
         ("momentum ignored", "velocity[key] = momentum * velocity[key] + grads[key]", "velocity[key] = grads[key]"),
         ("dampened momentum, v = mu v + (1 - mu) g", "velocity[key] = momentum * velocity[key] + grads[key]",
          "velocity[key] = momentum * velocity[key] + (1 - momentum) * grads[key]"),
+        ("the given params updated in place (a shallow copy, then -=)", TRAIN_LOOP, TRAIN_LOOP_IN_PLACE),
     ],
 }
 

@@ -9,6 +9,23 @@ A too-slow convolution is not a mutant here: only a grading run's calibrated bud
 PAD = "np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))"
 PAD_ONE_SIDE = "np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0)))"
 
+# the training loop of the master, from its copy of the given params to the update: a planted bug rewrites it to
+# update the caller's arrays
+TRAIN_LOOP = '''    params = {key: value.copy() for key, value in params.items()}
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            _, grads = convnet_loss(params, X[batch], y[batch])
+            for key in params:
+                velocity[key] = momentum * velocity[key] + grads[key]
+                params[key] = params[key] - learning_rate * velocity[key]
+'''
+TRAIN_LOOP_IN_PLACE = TRAIN_LOOP.replace("params = {key: value.copy() for key, value in params.items()}",
+                                         "params = dict(params)").replace(
+    "params[key] = params[key] - learning_rate * velocity[key]", "params[key] -= learning_rate * velocity[key]")
+
 MUTANTS = {
     "conv_output_size": [
         ("ceiling instead of floor", "return (size + 2 * padding - kernel) // stride + 1",
@@ -93,6 +110,9 @@ MUTANTS = {
          "return np.sort(top, axis=-1)"),
         ("sorted ascending", "return np.take_along_axis(x, np.sort(top, axis=-1), axis=-1)",
          "return np.sort(np.take_along_axis(x, top, axis=-1), axis=-1)"),
+        ("every value equal to the k-th largest kept (too many when it ties)",
+         "return np.take_along_axis(x, np.sort(top, axis=-1), axis=-1)",
+         "kth = np.take_along_axis(x, top[..., -1:], axis=-1)\n    return x[x >= kth].reshape(*x.shape[:-1], -1)"),
     ],
     "train_convnet": [
         ("minibatch gradient summed instead of averaged", "_, grads = convnet_loss(params, X[batch], y[batch])",
@@ -102,6 +122,7 @@ MUTANTS = {
         ("the uneven last minibatch dropped", "for start in range(0, n, batch_size):",
          "for start in range(0, n - batch_size + 1, batch_size):"),
         ("flattened channels-last", "affine_forward(h.reshape(n, -1),", "affine_forward(h.transpose(0, 2, 3, 1).reshape(n, -1),"),
+        ("the given params updated in place (a shallow copy, then -=)", TRAIN_LOOP, TRAIN_LOOP_IN_PLACE),
     ],
 }
 

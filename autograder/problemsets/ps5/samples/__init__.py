@@ -21,6 +21,23 @@ CLIP_BODY = ("    total_norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
              "        return [g * factor for g in grads], total_norm\n"
              "    return [g.copy() for g in grads], total_norm\n")
 
+# the training loop of the master, from its copy of the given params to the update: a planted bug rewrites it to
+# update the caller's arrays
+TRAIN_LOOP = '''    params = {key: value.copy() for key, value in params.items()}
+    keys = list(params)
+    for epoch in range(epochs):
+        h, c = np.zeros((B, H)), np.zeros((B, H))
+        for start in range(0, L - 1, seq_len):
+            T = min(seq_len, L - 1 - start)
+            _, grads, h, c = lm_loss(params, data[:, start:start + T], data[:, start + 1:start + T + 1], h, c)
+            clipped, _ = clip_grad_norm([grads[key] for key in keys], max_norm)
+            for key, grad in zip(keys, clipped):
+                params[key] = params[key] - learning_rate * grad
+'''
+TRAIN_LOOP_IN_PLACE = TRAIN_LOOP.replace("params = {key: value.copy() for key, value in params.items()}",
+                                         "params = dict(params)").replace(
+    "params[key] = params[key] - learning_rate * grad", "params[key] -= learning_rate * grad")
+
 MUTANTS = {
     "rnn_step_forward": [
         ("sigmoid instead of tanh", "h = np.tanh(x @ Wx + h_prev @ Wh + b)", "h = sigmoid(x @ Wx + h_prev @ Wh + b)"),
@@ -58,6 +75,8 @@ MUTANTS = {
          "total_norm = sum(np.sqrt(np.sum(g ** 2)) for g in grads)"),
         ("returns the norm after clipping", "return [g * factor for g in grads], total_norm",
          "return [g * factor for g in grads], max_norm"),
+        ("the given arrays clipped in place", "return [g * factor for g in grads], total_norm",
+         "for g in grads:\n            g *= factor\n        return grads, total_norm"),
     ],
     "lstm_step_forward": [
         ("gates in i, f, o, g order", LSTM_GATES,
@@ -124,6 +143,7 @@ MUTANTS = {
          "data[:, start:start + T], h, c)"),
         ("the last, shorter chunk dropped", "for start in range(0, L - 1, seq_len):",
          "for start in range(0, L - seq_len, seq_len):"),
+        ("the given params updated in place (a shallow copy, then -=)", TRAIN_LOOP, TRAIN_LOOP_IN_PLACE),
     ],
 }
 

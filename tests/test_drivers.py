@@ -1,0 +1,101 @@
+"""Rules the sandbox drivers and the property checks apply beyond comparing with a reference.
+
+* ``keeps_inputs``: a training loop (or ``clip_grad_norm``) must leave the arrays it is given as they were; a
+  shallow copy of ``params`` followed by ``-=`` returns the right weights and still changes the caller's.
+* ``kmax_ties_check``: k-max pooling with ties at the k-th value accepts any of the tied positions
+  (``torch.topk`` does not say which it keeps) and nothing else.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.problemsets.ps4 import TIES, kmax_ties_check
+from autograder.registry import Case
+from autograder.sandbox.drivers import InputChanged, keeps_inputs
+from autograder.visible import check
+
+
+def step_copying(params, lr):
+    params = {key: value.copy() for key, value in params.items()}
+    for key in params:
+        params[key] -= lr
+    return params
+
+
+def step_shallow(params, lr):
+    params = dict(params)
+    for key in params:
+        params[key] -= lr
+    return params
+
+
+def clip_in_place(grads, max_norm):
+    for g in grads:
+        g *= 0.5
+    return grads, 1.0
+
+
+def test_a_function_that_copies_passes_and_its_value_comes_back():
+    params = {"W1": np.ones((2, 2)), "b1": np.zeros(2)}
+    value = keeps_inputs({"f": step_copying}, "f", [params, 0.5])
+    assert np.array_equal(value["W1"], np.full((2, 2), 0.5))
+    assert np.array_equal(params["W1"], np.ones((2, 2)))
+
+
+def test_an_update_of_the_given_arrays_is_named():
+    params = {"W1": np.ones((2, 2)), "b1": np.zeros(2)}
+    with pytest.raises(InputChanged, match=r"f changed params\['W1'\], which it was given, in place"):
+        keeps_inputs({"f": step_shallow}, "f", [params, 0.5])
+
+
+def test_a_list_argument_is_checked_entry_by_entry():
+    with pytest.raises(InputChanged, match=r"changed grads\[0\]"):
+        keeps_inputs({"clip": clip_in_place}, "clip", [[np.ones(3), np.ones(2)], 1.0])
+
+
+def test_nan_left_in_place_is_not_a_change():
+    def returns_copy(x):
+        return x * 2
+    keeps_inputs({"g": returns_copy}, "g", [np.array([np.nan, 1.0])])
+
+
+def test_the_visible_check_reports_it_in_the_notebook():
+    def clip_grad_norm(grads, max_norm):
+        total_norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+        factor = max_norm / (total_norm + 1e-6)
+        if factor < 1.0:
+            for g in grads:
+                g *= factor
+        return grads, total_norm
+    with pytest.raises(AssertionError, match=r"InputChanged: clip_grad_norm changed grads\[0\]"):
+        check("ps5", "clip_grad_norm", clip_grad_norm)
+
+
+ROW = np.array([2.0, 5.0, 2.0, 1.0, 2.0])            # k = 2: the 5 and one of the three 2s
+
+
+def tie_case(k=2):
+    return Case("ties", (ROW[None, None], k), private=TIES)
+
+
+@pytest.mark.parametrize("kept", [[2.0, 5.0], [5.0, 2.0]])
+def test_any_tied_position_is_accepted(kept):
+    assert kmax_ties_check(tie_case(), np.array([[kept]])) is None
+
+
+@pytest.mark.parametrize("got, problem", [
+    (np.array([[[5.0, 2.0, 2.0]]]), "shape (1, 1, 3), expected (1, 1, 2)"),       # every tied value kept
+    (np.array([[[5.0, 1.0]]]), "not the 2 largest values"),
+    (np.array([[[2.0, 2.0]]]), "not the 2 largest values"),
+    ([["a", "b"]], "not an array of numbers"),
+])
+def test_anything_else_is_not(got, problem):
+    assert problem in kmax_ties_check(tie_case(), got)
+
+
+def test_the_order_of_the_sentence_is_required():
+    case = Case("ties", (np.array([[[3.0, 1.0, 4.0, 1.0]]]), 3), private=TIES)
+    assert kmax_ties_check(case, np.array([[[3.0, 1.0, 4.0]]])) is None
+    assert kmax_ties_check(case, np.array([[[3.0, 4.0, 1.0]]])) is None
+    assert "not in the order" in kmax_ties_check(case, np.array([[[4.0, 3.0, 1.0]]]))
