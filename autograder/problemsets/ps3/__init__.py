@@ -589,6 +589,16 @@ def train_mlp_cases(rng):
         params = mlp_params(rng, (64, *hidden, 10))
         cases.append(Case(f"exact: {n} digits, hidden {hidden}, {what}, step {lr:g}",
                           (X_train[rows], y_train[rows], params, epochs, batch, lr, mu, int(rng.integers(0, 2 ** 31)))))
+    # ReLU's kink: a blank image with zero biases gives hidden pre-activations of exactly 0, where the slope is 0
+    # (torch.relu); a step that passes the gradient there (clamp(min=0), x >= 0) moves the biases differently
+    rows = rng.choice(len(y_train), size=24, replace=False)
+    X_kink = X_train[rows].copy()
+    X_kink[::6] = 0.0
+    params = {key: np.zeros_like(value) if key.startswith("b") else value
+              for key, value in mlp_params(rng, (64, 8, 10)).items()}
+    cases.append(Case("exact: 24 digits of which 4 blank, zero biases (hidden pre-activations of exactly 0: ReLU's "
+                      "slope there is 0), hidden (8,), minibatches of 8, momentum 0.9, 2 epochs, step 0.1",
+                      (X_kink, y_train[rows], params, 2, 8, 0.1, 0.9, int(rng.integers(0, 2 ** 31)))))
     outcome = [("hidden (128,), 30 epochs, minibatches of 32, step 0.05, momentum 0.9", (128,), 30, 32, 0.05, 0.9)]
     for what, hidden, epochs, batch, lr, mu in outcome:
         params = mlp_params(rng, (64, *hidden, 10))
