@@ -108,6 +108,8 @@ def clip_cases(rng):
         Case("one array, far above max_norm", ([rng.normal(size=(5, 5)) * 50], 0.5)),
         Case("each array below max_norm, their global norm above it", ([np.full(4, 0.2), np.full(4, 0.2), np.full(4, 0.2)], 0.6)),
         Case("exactly at max_norm: the factor max_norm / (norm + 1e-6) is below 1", ([np.array([3.0, 4.0])], 5.0)),
+        Case("tiny gradients (norm 2.5e-6) above a tiny max_norm (1e-6): the + 1e-6 in the factor matters",
+             ([np.array([1.5e-6, -2.0e-6])], 1e-6)),
         Case("all zeros", ([np.zeros((2, 2)), np.zeros(3)], 1.0)),
     ]
     return cases
@@ -439,7 +441,7 @@ PROBLEM_SET = ProblemSet(
                        driver="backward", uses=("rnn_forward", "rnn_step_backward"),
                        misconceptions=(Misconception("cut", rnn_backward_cut, CUT),)),
         GradedFunction("clip_grad_norm", "clip_grad_norm(grads, max_norm)", ("clipped", "total_norm"), 2, clip_cases,
-                       clip_reference, rtol=1e-10, atol=1e-12, driver="keeps_inputs",
+                       clip_reference, rtol=1e-5, atol=1e-12, driver="keeps_inputs",  # float32 arithmetic passes
                        misconceptions=(
                            Misconception("per_array", lambda g, m: clip_reference(g, m, per_array=True),
                                          "each array clipped by its own norm; one global norm over all of them "

@@ -75,6 +75,7 @@ MUTANTS = {
          "total_norm = sum(np.sqrt(np.sum(g ** 2)) for g in grads)"),
         ("returns the norm after clipping", "return [g * factor for g in grads], total_norm",
          "return [g * factor for g in grads], max_norm"),
+        ("the factor without the + 1e-6", "factor = max_norm / (total_norm + 1e-6)", "factor = max_norm / total_norm"),
         ("the given arrays clipped in place", "return [g * factor for g in grads], total_norm",
          "for g in grads:\n            g *= factor\n        return grads, total_norm"),
     ],
@@ -250,6 +251,14 @@ ALTERNATIVES = {
     total_norm = np.linalg.norm(np.concatenate([np.ravel(g) for g in grads]))
     scale = min(1.0, max_norm / (total_norm + 1e-6))
     return [scale * g for g in grads], float(total_norm)
+'''),
+        ("float32 arithmetic", '''def clip_grad_norm(grads, max_norm):
+    grads32 = [np.asarray(g, dtype=np.float32) for g in grads]
+    total_norm = np.sqrt(sum(np.sum(g * g) for g in grads32))
+    factor = np.float32(max_norm) / (total_norm + np.float32(1e-6))
+    if factor < 1:
+        return [g * factor for g in grads32], total_norm
+    return [g.copy() for g in grads32], total_norm
 '''),
     ],
     "lstm_step_forward": [("separate per-gate matrices split from the stacked ones (with its backward)", _LSTM_PER_GATE)],
