@@ -6,25 +6,12 @@ A too-slow convolution is not a mutant here: only a grading run's calibrated bud
 (tests/test_speed.py).
 """
 
+from autograder.problemsets.ps3.samples import updated_in_place
+
 PAD = "np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))"
 PAD_ONE_SIDE = "np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0)))"
 
-# the training loop of the master, from its copy of the given params to the update: a planted bug rewrites it to
-# update the caller's arrays
-TRAIN_LOOP = '''    params = {key: value.copy() for key, value in params.items()}
-    velocity = {key: np.zeros_like(value) for key, value in params.items()}
-    for epoch in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            _, grads = convnet_loss(params, X[batch], y[batch])
-            for key in params:
-                velocity[key] = momentum * velocity[key] + grads[key]
-                params[key] = params[key] - learning_rate * velocity[key]
-'''
-TRAIN_LOOP_IN_PLACE = TRAIN_LOOP.replace("params = {key: value.copy() for key, value in params.items()}",
-                                         "params = dict(params)").replace(
-    "params[key] = params[key] - learning_rate * velocity[key]", "params[key] -= learning_rate * velocity[key]")
+TRAIN_LOOP, TRAIN_LOOP_IN_PLACE = updated_in_place("convnet_loss")
 
 MUTANTS = {
     "conv_output_size": [
