@@ -464,6 +464,10 @@ def mlp_loss_cases(rng):
     params = mlp_params(rng, (4, 8, 5))
     params["W2"] *= 300.0
     cases.append(Case("large output scores (hundreds)", (params, rng.normal(size=(6, 4)), rng.integers(0, 5, 6))))
+    params = mlp_params(rng, (4, 6, 5, 3))
+    params = {key: params[key] for key in ("b3", "W2", "W1", "b1", "W3", "b2")}
+    cases.append(Case("params whose keys come in another order (b3, W2, W1, b1, W3, b2): layers go by name",
+                      (params, rng.normal(size=(5, 4)), rng.integers(0, 3, 5))))
     return cases
 
 
@@ -490,17 +494,19 @@ def numerical_gradient_cases(rng):
     n = 5
     A = rng.normal(size=(n, n))
     cases = [Case("quadratic 1/2 x.A x + c.x, x of shape (5,), h=1e-5",
-                  ("quadratic", [A + A.T, rng.normal(size=n)], rng.normal(size=n), 1e-5))]
+                  ("quadratic", [A + A.T, rng.normal(size=n)], rng.normal(size=n), 1e-5, "C"))]
     V, U = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
     cases.append(Case("sum(tanh(X V) * U), X of shape (3, 4), h=1e-4",
-                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 1e-4)))
+                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 1e-4, "C")))
     cases.append(Case("the same with a large step, h=0.1 (h must be used as given)",
-                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 0.1)))
+                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 0.1, "C")))
+    cases.append(Case("the same, X laid out column by column in memory (x.reshape(-1) is then a copy, not a view)",
+                      ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 1e-4, "F")))
     X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
     cases.append(Case("mean softmax cross-entropy of X W, W of shape (4, 3), h=1e-5",
-                      ("softmax_loss", [X, y], rng.normal(size=(4, 3)), 1e-5)))
+                      ("softmax_loss", [X, y], rng.normal(size=(4, 3)), 1e-5, "C")))
     cases.append(Case("quadratic, x of shape (1,), h=1e-3",
-                      ("quadratic", [np.array([[3.0]]), np.array([1.0])], np.array([0.7]), 1e-3)))
+                      ("quadratic", [np.array([[3.0]]), np.array([1.0])], np.array([0.7]), 1e-3, "C")))
     return cases
 
 
@@ -517,8 +523,9 @@ def torch_function(kind, data):
     raise ValueError(kind)
 
 
-def numerical_gradient_reference(kind, data, x, h):
-    """Central differences of the same function, evaluated in torch; and x itself (it must come back unchanged)."""
+def numerical_gradient_reference(kind, data, x, h, order="C"):
+    """Central differences of the same function, evaluated in torch; and x itself (it must come back unchanged).
+    ``order`` is how the sandbox lays x out in memory; it changes nothing here."""
     f = torch_function(kind, data)
     grad = torch.zeros_like(x)
     flat, g = x.reshape(-1), grad.reshape(-1)
@@ -529,7 +536,7 @@ def numerical_gradient_reference(kind, data, x, h):
     return grad, x
 
 
-def forward_differences(kind, data, x, h):
+def forward_differences(kind, data, x, h, order="C"):
     """Known mistake: one-sided differences (f(x + h e_i) - f(x)) / h."""
     f = torch_function(kind, data)
     grad = torch.zeros_like(x)
@@ -724,7 +731,7 @@ PROBLEM_SET = ProblemSet(
                                        Misconception("per_example", mse_per_example,
                                                      "averaged over the examples only; the mean runs over every entry"))),
         GradedFunction("dropout_forward", "dropout_forward(x, p, mode, seed)", ("out",), 2, dropout_cases, None,
-                       check=dropout_forward_check, driver="forward"),
+                       check=dropout_forward_check, driver="dropout_forward"),
         GradedFunction("dropout_backward", "dropout_backward(dout, cache)", ("out", "dx"), 1,
                        lambda rng: dropout_cases(rng, backward=True), None, check=dropout_backward_check,
                        driver="dropout_backward", uses=("dropout_forward",)),

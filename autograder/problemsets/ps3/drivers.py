@@ -39,12 +39,35 @@ def scalar_function(kind, data):
 
 
 def numerical_gradient(namespace, name, args):
-    """``args = (kind, data, x, h)``: builds f from the data, calls ``numerical_gradient(f, x, h)``; the graded
-    output is (grad, x as it is afterwards), since the function must leave x as it found it."""
-    kind, data, x, h = args
+    """``args = (kind, data, x, h, order)``: builds f from the data, lays x out in memory in ``order`` ("C", or
+    "F": a transposed layout, in which ``x.reshape(-1)`` is a copy and not a view), calls
+    ``numerical_gradient(f, x, h)``; the graded output is (grad, x as it is afterwards). x must come back exactly
+    as it was: a difference in the last bit (x + h - h) is an error that says where."""
+    kind, data, x, h, order = args
     f = scalar_function(kind, data)
+    x = np.array(x, order=order)
+    before = x.copy()
     grad = namespace[name](f, x, h)
+    if isinstance(x, np.ndarray) and x.shape == before.shape and not np.array_equal(x, before):
+        i = np.unravel_index(np.argmax(x != before), x.shape)
+        raise ValueError(f"x is not left as it was found: x{list(i)} was {before[i]!r} and is now {x[i]!r} (put "
+                         "each entry back from a saved copy; adding and subtracting h leaves rounding errors)")
     return grad, np.array(x, copy=True)
 
 
-DRIVERS = {"dropout_backward": dropout_backward, "numerical_gradient": numerical_gradient}
+def dropout_forward(namespace, name, args):
+    """``args = (x, p, mode, seed)``: dropout_forward twice with the same seed; the same seed must give the same
+    mask (the graded output is the first call's out)."""
+    calls = [namespace[name](*args) for _ in range(2)]
+    if not all(isinstance(result, tuple) and len(result) == 2 for result in calls):
+        raise TypeError(f"{name} must return a tuple (out, cache)")
+    (first, _), (again, _) = calls
+    if isinstance(first, np.ndarray) and isinstance(again, np.ndarray) and first.shape == again.shape \
+            and not np.array_equal(first, again):
+        raise ValueError("two calls with the same seed dropped different units: draw the mask from "
+                         "np.random.default_rng(seed)")
+    return first
+
+
+DRIVERS = {"dropout_backward": dropout_backward, "dropout_forward": dropout_forward,
+           "numerical_gradient": numerical_gradient}

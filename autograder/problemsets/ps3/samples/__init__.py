@@ -98,6 +98,8 @@ MUTANTS = {
          "mask = (rng.random(x.shape) < p) / p"),
         ("no scaling (plain dropout)", "mask = (rng.random(x.shape) >= p) / (1.0 - p)",
          "mask = (rng.random(x.shape) >= p) * 1.0"),
+        ("the seed ignored: a new mask on every call", "rng = np.random.default_rng(seed)",
+         "rng = np.random.default_rng()"),
         ("one mask per feature, shared by the whole batch", "mask = (rng.random(x.shape) >= p) / (1.0 - p)",
          "mask = (rng.random(x.shape[1:]) >= p) / (1.0 - p)"),
         ("eval mode scales by 1 - p", "return x.copy(), (None, mode)", "return x * (1.0 - p), (None, mode)"),
@@ -156,6 +158,18 @@ MUTANTS = {
         ("h fixed at 1e-5, whatever is passed", "grad = np.zeros_like(x, dtype=float)",
          "grad = np.zeros_like(x, dtype=float)\n    h = 1e-5"),
         ("divided by h instead of 2h", "/ (2 * h)", "/ h"),
+        ("x restored by arithmetic (+h, -2h, +h): off in the last bit",
+         "        x[index] = old + h\n        f_plus = f(x)\n        x[index] = old - h\n        f_minus = f(x)\n"
+         "        x[index] = old\n",
+         "        x[index] += h\n        f_plus = f(x)\n        x[index] -= 2 * h\n        f_minus = f(x)\n"
+         "        x[index] += h\n"),
+        ("entries perturbed in x.reshape(-1), a copy when x is not laid out row by row",
+         "    grad = np.zeros_like(x, dtype=float)\n    for index in np.ndindex(x.shape):\n        old = x[index]\n"
+         "        x[index] = old + h\n        f_plus = f(x)\n        x[index] = old - h\n        f_minus = f(x)\n"
+         "        x[index] = old\n        grad[index] = (f_plus - f_minus) / (2 * h)\n",
+         "    grad, flat = np.zeros(x.size), x.reshape(-1)\n    for i in range(x.size):\n        old = flat[i]\n"
+         "        flat[i] = old + h\n        f_plus = f(x)\n        flat[i] = old - h\n        f_minus = f(x)\n"
+         "        flat[i] = old\n        grad[i] = (f_plus - f_minus) / (2 * h)\n    grad = grad.reshape(x.shape)\n"),
     ],
     "relative_error": [
         ("no floor: 0/0 where both are 0", "np.maximum(1e-8, np.abs(a) + np.abs(b))", "(np.abs(a) + np.abs(b))"),
@@ -166,6 +180,9 @@ MUTANTS = {
          "(1e-8 + np.abs(a) + np.abs(b))"),
     ],
     "mlp_loss": [
+        ("layers taken from the dict's order, not by name",
+         'h, affine_cache = affine_forward(h, params[f"W{layer}"], params[f"b{layer}"])',
+         'h, affine_cache = affine_forward(h, *list(params.values())[2 * layer - 2:2 * layer])'),
         ("ReLU after the output layer too",
          "        if layer < layers:\n            h, relu_cache = relu_forward(h)",
          "        h, relu_cache = relu_forward(h)"),
