@@ -8,7 +8,7 @@ matrix product each way) and F.conv2d forward + autograd backward, on the CPU in
 shapes, taking each side's best of several interleaved repeats. It prints the ratio master / torch, the
 master's GFLOP/s and its fraction of a plain GEMM's GFLOP/s measured in the same run, and the naive loop
 version on the smallest shape only. Last, the master's three matrix products alone, with NumPy's BLAS and with
-torch's, against torch's whole convolution: no im2col + GEMM code in NumPy can beat that floor.
+torch's, against torch's whole convolution: a floor for im2col + GEMM code built on these products.
 """
 from __future__ import annotations
 

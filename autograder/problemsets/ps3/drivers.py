@@ -48,7 +48,7 @@ def numerical_gradient(namespace, name, args):
     x = np.array(x, order=order)
     before = x.copy()
     grad = namespace[name](f, x, h)
-    if isinstance(x, np.ndarray) and x.shape == before.shape and not np.array_equal(x, before):
+    if x.shape == before.shape and not np.array_equal(x, before):
         i = np.unravel_index(np.argmax(x != before), x.shape)
         raise ValueError(f"x is not left as it was found: x{list(i)} was {before[i]!r} and is now {x[i]!r} (put "
                          "each entry back from a saved copy; adding and subtracting h leaves rounding errors)")
