@@ -9,6 +9,7 @@ the same way, so points, locks and test cells always come from the instructor.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from pathlib import Path
@@ -93,31 +94,118 @@ def _cell_magic(grade_id: str, source: str) -> tuple[str, str | None]:
     return "", f"The cell '{grade_id}' starts with %%{name}, so it is not Python; it defined nothing while grading."
 
 
+# what a cell the student added keeps while grading: its definitions, never its experiments
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+CONSTANT_NODES = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.List, ast.Set, ast.Dict,
+                  ast.UnaryOp, ast.BinOp, ast.operator, ast.unaryop)
+MAX_ADDED_CELLS = 50
+
+
+def _constant_assignment(statement) -> bool:
+    """``EPS = 1e-8``, ``KERNEL: int = 3``, ``dtype = np.float64``: a name bound to literals, names and arithmetic,
+    with no call in it."""
+    if isinstance(statement, ast.Assign):
+        targets, value = statement.targets, statement.value
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets, value = [statement.target], statement.value
+    else:
+        return False
+    names = all(isinstance(t, ast.Name) or isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
+                for t in targets)
+    return names and all(isinstance(node, CONSTANT_NODES) for node in ast.walk(value))
+
+
+def added_definitions(source: str) -> tuple[str, int]:
+    """(the Python that a cell the student added contributes, how many of its statements were left out).
+
+    Such a cell runs for its imports, its function and class definitions and its constant assignments, each
+    guarded so that one that fails (an import the sandbox does not have) costs nothing; the rest (experiments,
+    plots, timings, calls) is left out, so that it can neither take the grading's time nor break a function."""
+    if len(source) > MAX_CELL_CHARS or "\0" in source:
+        return "", 1
+    source, _ = _cell_magic("added", source)
+    try:
+        tree = ast.parse(_python_source(source))
+        kept = [s for s in tree.body if isinstance(s, DEFINITIONS) or _constant_assignment(s)]
+        guarded = [ast.Try(body=[s], handlers=[ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None,
+                                                                  body=[ast.Pass()])], orelse=[], finalbody=[])
+                   for s in kept]
+        return ast.unparse(ast.fix_missing_locations(ast.Module(body=guarded, type_ignores=[]))), len(tree.body) - len(kept)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "", 1
+
+
+def added_cells(master_nb, student_nb) -> dict[int, list[str]]:
+    """The code cells the student added, by the index of the master cell they follow (-1: before the first).
+
+    A cell is the student's own when it has no grade_id and its id is not one of the master's; where it sits is
+    the nearest cell above it that the master has (by grade_id, or by id)."""
+    ids = {cell.get("id"): i for i, cell in enumerate(master_nb.cells) if cell.get("id")}
+    grade_ids = {nbgrader_meta(cell).get("grade_id"): i for i, cell in enumerate(master_nb.cells)
+                 if nbgrader_meta(cell).get("grade_id")}
+    found: dict[int, list[str]] = {}
+    anchor, count = -1, 0
+    for cell in (student_nb.get("cells", []) if student_nb else []):
+        if not isinstance(cell, dict):
+            continue
+        grade_id, cell_id = nbgrader_meta(cell).get("grade_id"), cell.get("id")
+        if isinstance(grade_id, str) and grade_id in grade_ids:
+            anchor = grade_ids[grade_id]
+        elif isinstance(cell_id, str) and cell_id in ids:
+            anchor = ids[cell_id]
+        elif grade_id is None and cell.get("cell_type") == "code" and count < MAX_ADDED_CELLS:
+            count += 1
+            found.setdefault(anchor, []).append(cell_source(cell))
+    return found
+
+
 def program_cells(master_nb, student_nb) -> list[Cell]:
     """The code the sandbox runs, in the master's order: the master's provided cells as the
-    instructor wrote them, and the student's solution cells by grade_id."""
+    instructor wrote them, the student's solution cells by grade_id, and the definitions of the
+    cells the student added (``added_definitions``) where they sit in the student's notebook."""
     theirs = student_sources(student_nb)
-    cells = []
+    added = added_cells(master_nb, student_nb)
+    cells, skipped = [], 0
+
+    def add_theirs(index):
+        nonlocal skipped
+        for source in added.get(index, []):
+            code, left_out = added_definitions(source)
+            skipped += left_out
+            if code:
+                cells.append(Cell(f"added-{len(cells)}", code))
+
+    add_theirs(-1)
     for index, cell in enumerate(master_nb.cells):
-        if cell.cell_type != "code" or SKIP_TAG in cell.metadata.get("tags", []):
-            continue
-        meta = nbgrader_meta(cell)
-        if meta.get("grade") and not meta.get("solution"):
-            continue  # test cells: the harness grades instead
-        if meta.get("solution"):
-            grade_id = meta["grade_id"]
-            source = theirs.get((grade_id, "code"))
-            if source is None:
-                continue
-            if len(source) > MAX_CELL_CHARS:
-                cells.append(Cell(grade_id, "", problem=f"this cell cannot be graded: it has {len(source)} characters; "
-                                                       f"the limit is {MAX_CELL_CHARS}"))
-                continue
-            source, note = _cell_magic(grade_id, source)
-            cells.append(Cell(grade_id, _python_source(source), note=note))
-        else:
-            cells.append(Cell(meta.get("grade_id", f"provided-{index}"), _python_source(cell.source)))
+        _master_cell(cells, theirs, index, cell)
+        add_theirs(index)
+    if skipped:
+        cells.append(Cell("added-notes", "", note=(
+            f"In the cells you added, {skipped} statement(s) other than imports, function and class definitions and "
+            "constant assignments were skipped while grading (experiments, plots and timings do not run).")))
     return cells
+
+
+def _master_cell(cells, theirs, index, cell):
+    """Appends what the master's cell ``index`` contributes: its own code, or the student's solution."""
+    if cell.cell_type != "code" or SKIP_TAG in cell.metadata.get("tags", []):
+        return
+    meta = nbgrader_meta(cell)
+    if meta.get("grade") and not meta.get("solution"):
+        return  # test cells: the harness grades instead
+    if meta.get("solution"):
+        grade_id = meta["grade_id"]
+        source = theirs.get((grade_id, "code"))
+        if source is None:
+            return
+        if len(source) > MAX_CELL_CHARS:
+            cells.append(Cell(grade_id, "", problem=f"this cell cannot be graded: it has {len(source)} characters; "
+                                                   f"the limit is {MAX_CELL_CHARS}"))
+            return
+        source, note = _cell_magic(grade_id, source)
+        cells.append(Cell(grade_id, _python_source(source), note=note))
+    else:
+        cells.append(Cell(meta.get("grade_id", f"provided-{index}"), _python_source(cell.source)))
 
 
 def _error_output(ename: str, lines: list[str]):

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from adversarial import ATTACKS
+from autograder import notebooks as notebooks_module
 from autograder import pipeline, samples
 from autograder.course import Course
 from autograder.grading.runner import Grader
@@ -242,3 +243,51 @@ def test_a_forbidden_import_is_located_in_the_feedback(notebooks):
                                   only=["predict"])
             message = " ".join(result.functions["predict"].messages)
             assert not result.functions["predict"].passed and where in message and "NumPy only" in message, message
+
+
+ADDED_HELPERS = '''import matplotlib.pyplot as plt   # not in the sandbox: this import fails, the rest still runs
+import math
+THRESHOLD: float = 0.0
+POSITIVE, NEGATIVE = 1.0, -1.0
+
+def _scores(X, w, b):
+    return X @ w + b
+'''
+ADDED_EXPERIMENT = '''%%time
+plt.plot(_scores(np.eye(3), np.ones(3), 0.0))
+while True:   # an experiment that never ends: it must not run while grading
+    pass
+'''
+USES_HELPERS = '''def predict(X, w, b):
+    return np.where(_scores(X, w, b) >= THRESHOLD, POSITIVE, NEGATIVE)
+'''
+
+
+def test_cells_the_student_added_give_their_definitions_only(notebooks):
+    """Helpers, imports and constants in cells of the student's own keep their points; the experiments in those
+    cells (plots, timings, a loop that never ends) do not run, and the feedback says they were skipped."""
+    master, release = notebooks[PS]
+    nb = samples.with_alternative(master, release, "predict", USES_HELPERS)
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "predict")
+    nb.cells.insert(at, nbformat.v4.new_code_cell(ADDED_HELPERS))         # above the cell that uses them
+    nb.cells.insert(at + 2, nbformat.v4.new_code_cell(ADDED_EXPERIMENT))  # below it
+    nb.cells.append(nbformat.v4.new_code_cell("def predict(X, w, b):\n    return -np.ones(len(X))\n"))
+    with Grader(get_problem_set(PS), fresh_seed()) as grader:
+        full = grader.grade(program_cells(master, samples.full_solution(master, release)), only=["predict"])
+        result = grader.grade(program_cells(master, nb), only=["predict"])
+    predict = result.functions["predict"]
+    assert predict.passed and predict.points == full.functions["predict"].points, predict.messages
+    assert result.seconds < 25, "the added cell's endless loop ran"
+    assert any("2 statement(s)" in note and "skipped" in note for note in result.notes), result.notes
+
+
+def test_an_added_cell_keeps_imports_definitions_and_constants_each_guarded():
+    code, skipped = notebooks_module.added_definitions(
+        "import no_such_module\nK = 3\nrng = np.random.default_rng(0)\nx = K * 2 + 1\n"
+        "def f():\n    return K\nf()\nclass A:\n    pass\n%timeit f()\n")
+    assert skipped == 3  # the call to default_rng, f() and the %timeit line
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["f"]() == 3 and namespace["x"] == 7 and "A" in namespace and "rng" not in namespace
+    assert notebooks_module.added_definitions("def broken(:\n") == ("", 1)
+    assert notebooks_module.added_definitions("%%html\n<b>hi</b>\n") == ("", 0)
