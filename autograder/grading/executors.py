@@ -113,6 +113,17 @@ _runners: dict[str, Grader] = {}
 _runners_lock = threading.Lock()
 
 
+def _worker_directory() -> str | None:
+    """The Dask worker's own scratch folder, which Dask removes when the worker stops (a worker killed mid-run
+    cannot close its runner); None (the system's temporary folder) outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().local_directory
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
 def run_on_worker(spec: dict, cells: list[dict]) -> bytes:
     """On a Dask worker: run one submission in the sandbox and return the encoded raw result. ``spec`` names the
     problem set, the seed, the limits and the calibrated budgets; the runner for them is made once per worker."""
@@ -121,7 +132,8 @@ def run_on_worker(spec: dict, cells: list[dict]) -> bytes:
         runner = _runners.get(key)
         if runner is None:
             limits = Limits(**{**spec["limits"], "allowed_modules": tuple(spec["limits"]["allowed_modules"])})
-            runner = Grader(get_problem_set(spec["problem_set"]), int(spec["seed"]), limits, references=False)
+            runner = Grader(get_problem_set(spec["problem_set"]), int(spec["seed"]), limits, references=False,
+                            workdir=_worker_directory())
             if runner.isolation.mode == "rlimits":
                 runner.close()
                 raise GraderFault("this Dask worker has no sandbox with its own network namespace (bubblewrap, or "
