@@ -26,6 +26,16 @@ def test_dtype_and_type_problems_are_named():
     assert "expected 2 return values" in compare_outputs(("w", "b"), (np.zeros(2), 0.0), (np.zeros(2),), 0, 0)
 
 
+def test_an_integer_result_must_be_an_integer():
+    """A size or a count is an int: 5.0 is told apart from 5, and any integer type passes."""
+    assert "expected an integer, got a float (5.0)" in compare("out", 5, 5.0, 1e-9, 0.0)
+    assert "expected an integer" in compare("out", np.int64(5), np.float64(5.0), 1e-9, 0.0)
+    for good in (5, np.int64(5), np.int32(5), np.uint8(5)):
+        assert compare("out", 5, good, 1e-9, 0.0) is None, good
+    assert compare("out", 5, 6, 1e-9, 0.0) is not None
+    assert compare("out", 5.0, 5, 1e-9, 0.0) is None  # a float result may come back as an int
+
+
 def test_infinities_must_match_and_nan_never_passes():
     assert compare("x", np.inf, np.inf, 0, 0) is None
     assert compare("x", np.inf, 1e308, 0, 0)

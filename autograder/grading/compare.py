@@ -127,6 +127,10 @@ def compare(what: str, expected, got, rtol: float, atol: float, sequence: str | 
     expected_array = _as_array(expected)
     if expected_array is None:
         raise TypeError(f"reference produced an unsupported value for {what}: {_describe(expected)}")
+    if expected_array.shape == () and expected_array.dtype.kind in "iu":  # a count or a size: an int, not 5.0
+        got_array = _as_array(got)
+        if got_array is not None and got_array.shape == () and got_array.dtype.kind not in "iu":
+            return f"{what}: expected an integer, got {_describe(got)} ({got!r})"
     return compare_arrays(what, expected_array, got, rtol, atol, sequence)
 
 

@@ -20,6 +20,8 @@ MUTANTS = {
         ("padding counted once", "size + 2 * padding", "size + padding"),
         ("the + 1 forgotten", "// stride + 1", "// stride"),
         ("stride ignored", "// stride + 1", "+ 1"),
+        ("a float, not an int", "return (size + 2 * padding - kernel) // stride + 1",
+         "return np.floor((size + 2 * padding - kernel) / stride) + 1"),
     ],
     "conv_forward_naive": [
         ("kernel flipped (true convolution)", "np.sum(window * W[filt])", "np.sum(window * W[filt, :, ::-1, ::-1])"),
@@ -146,6 +148,9 @@ ALTERNATIVES = {
 
 def conv_output_size(size, kernel, stride=1, padding=0):
     return int(math.floor((size + 2 * padding - kernel) / stride)) + 1
+'''),
+        ("a NumPy integer", '''def conv_output_size(size, kernel, stride=1, padding=0):
+    return np.int64(np.floor_divide(size + 2 * padding - kernel, stride) + 1)
 '''),
     ],
     "conv_forward_naive": [
