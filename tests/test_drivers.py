@@ -12,6 +12,7 @@ import pytest
 
 from autograder.problemsets.ps4 import TIES, kmax_ties_check
 from autograder.registry import Case
+from autograder.sandbox import drivers
 from autograder.sandbox.drivers import InputChanged, keeps_inputs
 from autograder.visible import check
 
@@ -99,3 +100,31 @@ def test_the_order_of_the_sentence_is_required():
     assert kmax_ties_check(case, np.array([[[3.0, 1.0, 4.0]]])) is None
     assert kmax_ties_check(case, np.array([[[3.0, 4.0, 1.0]]])) is None
     assert "not in the order" in kmax_ties_check(case, np.array([[[4.0, 3.0, 1.0]]]))
+
+
+def test_a_layer_must_leave_its_input_and_its_upstream_gradient_as_they_were():
+    """The shared forward and backward drivers: a forward that changes x, or a backward that changes dout, in
+    place fails with a message naming the argument; a backward that changes its own cache does not."""
+    def relu_forward(x):
+        return np.maximum(x, 0.0), x.copy()
+
+    def relu_forward_in_place(x):
+        np.maximum(x, 0.0, out=x)
+        return x, x > 0
+
+    def relu_backward(dout, cache):
+        cache[cache <= 0] = 0.0  # the cache is the layer's own
+        return dout * (cache > 0)
+
+    def relu_backward_in_place(dout, cache):
+        dout[cache <= 0] = 0.0
+        return dout
+
+    x, dout = np.array([[-1.0, 0.0, 2.0]]), np.array([[3.0, 4.0, 5.0]])
+    namespace = {"relu_forward": relu_forward, "relu_backward": relu_backward}
+    assert np.array_equal(drivers.backward(namespace, "relu_backward", [x, dout]), [[0.0, 0.0, 5.0]])
+    assert np.array_equal(drivers.forward(namespace, "relu_forward", [x]), [[0.0, 0.0, 2.0]])
+    with pytest.raises(InputChanged, match="relu_forward changed x, which it was given"):
+        drivers.forward({"relu_forward": relu_forward_in_place}, "relu_forward", [x.copy()])
+    with pytest.raises(InputChanged, match="relu_backward changed dout, which it was given"):
+        drivers.backward({**namespace, "relu_backward": relu_backward_in_place}, "relu_backward", [x, dout.copy()])

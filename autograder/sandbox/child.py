@@ -31,6 +31,7 @@ def _load(name):
         return None
     spec = importlib.util.spec_from_file_location(f"_autograder_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a problem set's drivers reach the shared ones as _autograder_drivers
     spec.loader.exec_module(module)
     return module
 

@@ -51,25 +51,32 @@ def _first_change(before, after, where):
     return None
 
 
+def _unchanged(function, name, given, args, first=0):
+    """Raises InputChanged when an argument differs from its copy ``given`` taken before the call, naming it by
+    the function's signature (``first``: the position of ``args[0]`` there)."""
+    import inspect
+
+    try:
+        names = list(inspect.signature(function).parameters)[first:]
+    except (TypeError, ValueError):
+        names = []
+    for i, (before, after) in enumerate(zip(given, args)):
+        where = _first_change(before, after, names[i] if i < len(names) else f"argument {first + i + 1}")
+        if where:
+            raise InputChanged(f"{name} changed {where}, which it was given, in place; leave its arguments as "
+                               "they were and return new arrays")
+
+
 def keeps_inputs(namespace, name, args):
     """The plain call, for a function that must leave what it is given as it found it (a training loop starts
     from the given parameters and returns new ones): afterwards every argument is compared with a copy taken
     before the call, and a change is an error that names the argument."""
     import copy
-    import inspect
 
     function = namespace[name]
     given = copy.deepcopy(args)
     value = function(*args)
-    try:
-        names = list(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        names = []
-    for i, (before, after) in enumerate(zip(given, args)):
-        where = _first_change(before, after, names[i] if i < len(names) else f"argument {i + 1}")
-        if where:
-            raise InputChanged(f"{name} changed {where}, which it was given, in place; leave its arguments as "
-                               "they were and return new arrays")
+    _unchanged(function, name, given, args)
     return value
 
 
@@ -86,19 +93,34 @@ def out_and_cache(result, name):
     return result
 
 
+def call_unchanged(namespace, name, args, checked=None):
+    """``name(*args)``, which must leave its first ``checked`` arguments (all, by default) as they were: a layer's
+    input or upstream gradient may be an array that another layer still needs (a branch, a residual, a gradient
+    check). Problem sets' own drivers use it too."""
+    import copy
+
+    args = list(args)
+    given = copy.deepcopy(args[:checked])
+    value = namespace[name](*args)
+    _unchanged(namespace[name], name, given, args[:checked])
+    return value
+
+
 def forward(namespace, name, args):
-    """A layer's forward pass: ``args`` are its arguments; the graded output is ``out`` (the cache is dropped)."""
-    out, _ = out_and_cache(namespace[name](*args), name)
+    """A layer's forward pass: ``args`` are its arguments; the graded output is ``out`` (the cache is dropped).
+    The forward must not change its arguments in place."""
+    out, _ = out_and_cache(call_unchanged(namespace, name, args), name)
     return out
 
 
 def backward(namespace, name, args):
     """A layer's backward pass, after the student's own forward: ``args`` are the forward's arguments followed
     by the upstream gradient ``dout``. Calls ``X_forward(*args[:-1]) -> (out, cache)``, then
-    ``X_backward(dout, cache)``; the graded output is what the backward returns (dx, or (dx, dW, db))."""
+    ``X_backward(dout, cache)``; the graded output is what the backward returns (dx, or (dx, dW, db)). Neither
+    may change its arguments in place (the cache is the student's own business)."""
     forward_name, _ = layer_names(name)
-    _, cache = out_and_cache(namespace[forward_name](*args[:-1]), forward_name)
-    return namespace[name](args[-1], cache)
+    _, cache = out_and_cache(call_unchanged(namespace, forward_name, args[:-1]), forward_name)
+    return call_unchanged(namespace, name, [args[-1], cache], checked=1)
 
 
 def _stack(arrays, np):

@@ -2,8 +2,19 @@
 
 An LSTM's forward returns two states and a cache, ``(h, c, cache)``, and its step backward takes two upstream
 gradients, ``(dh, dc, cache)``; the shared ``forward`` and ``backward`` drivers expect ``(out, cache)``. These two
-are the same idea for layers with a cell state.
+are the same idea for layers with a cell state, and likewise check that a layer leaves its arguments as they were.
 """
+
+
+def _shared():
+    """The shared drivers: the installed package's (the visible check) or the sandbox's copy of them."""
+    try:
+        from autograder.sandbox import drivers
+    except ImportError:
+        import sys
+
+        drivers = sys.modules["_autograder_drivers"]
+    return drivers
 
 
 def _states_and_cache(result, name):
@@ -15,7 +26,7 @@ def _states_and_cache(result, name):
 
 def states(namespace, name, args):
     """A forward with a cell state: the graded output is (h, c); the cache is dropped."""
-    h, c, _ = _states_and_cache(namespace[name](*args), name)
+    h, c, _ = _states_and_cache(_shared().call_unchanged(namespace, name, args), name)
     return h, c
 
 
@@ -25,8 +36,8 @@ def states_backward(namespace, name, args):
     sequence's gets one, ``args = forward args + (dh,)``, called as ``X_backward(dh, cache)`` (the loss reads h only)."""
     forward_name = name[: -len("_backward")] + "_forward"
     upstream = 2 if "_step_" in name else 1
-    _, _, cache = _states_and_cache(namespace[forward_name](*args[:-upstream]), forward_name)
-    return namespace[name](*args[-upstream:], cache)
+    _, _, cache = _states_and_cache(_shared().call_unchanged(namespace, forward_name, args[:-upstream]), forward_name)
+    return _shared().call_unchanged(namespace, name, [*args[-upstream:], cache], checked=upstream)
 
 
 DRIVERS = {"states": states, "states_backward": states_backward}

@@ -45,11 +45,14 @@ MUTANTS = {
         ("leaky slope 0.01", "out = np.maximum(x, 0.0)", "out = np.maximum(x, 0.01 * x)"),
         ("absolute value", "out = np.maximum(x, 0.0)", "out = np.abs(x)"),
         ("clipped at 1 as well", "out = np.maximum(x, 0.0)", "out = np.clip(x, 0.0, 1.0)"),
+        ("the caller's x zeroed in place", "out = np.maximum(x, 0.0)\n    return out, x",
+         "out = np.maximum(x, 0.0, out=x)\n    return out, out > 0"),
     ],
     "relu_backward": [
         ("slope 1 at x = 0", "dx = dout * (x > 0)", "dx = dout * (x >= 0)"),
         ("mask not applied", "dx = dout * (x > 0)", "dx = dout.copy()"),
         ("multiplied by relu(x) instead of its derivative", "dx = dout * (x > 0)", "dx = dout * np.maximum(x, 0.0)"),
+        ("the caller's dout masked in place", "dx = dout * (x > 0)", "dx = dout\n    dx[x <= 0] = 0.0"),
     ],
     "sigmoid_forward": [
         ("sign flipped: 1 / (1 + exp(x))", "out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))",

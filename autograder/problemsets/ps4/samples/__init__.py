@@ -12,6 +12,9 @@ PAD = "np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))"
 PAD_ONE_SIDE = "np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0)))"
 
 TRAIN_LOOP, TRAIN_LOOP_IN_PLACE = updated_in_place("convnet_loss")
+AVG_LOOP = """for u in range(kernel):
+        for v in range(kernel):
+            dx[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += dout / kernel ** 2"""
 
 MUTANTS = {
     "conv_output_size": [
@@ -83,6 +86,8 @@ MUTANTS = {
         ("divided by the kernel's width only", "+= dout / kernel ** 2", "+= dout / kernel"),
         ("stride ignored", "u:u + stride * ho:stride, v:v + stride * wo:stride", "u:u + ho, v:v + wo"),
         ("overlapping windows not added up", "+= dout / kernel ** 2", "= dout / kernel ** 2"),
+        ("the caller's dout divided in place", AVG_LOOP, "dout /= kernel ** 2\n    " + AVG_LOOP.replace(
+            "+= dout / kernel ** 2", "+= dout")),
     ],
     "conv1d_forward": [
         ("kernel flipped (true convolution)", 'np.einsum("nelk,fek->nfl", windows, W)',

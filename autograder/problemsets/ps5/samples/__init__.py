@@ -65,6 +65,9 @@ MUTANTS = {
          "dWx += dWx_t\n        dWh += dWh_t\n        db += db_t", "dWx, dWh, db = dWx_t, dWh_t, db_t"),
         ("dh0 left at zero", "return dx, dh_next, dWx, dWh, db", "return dx, np.zeros_like(dh_next), dWx, dWh, db"),
         ("time walked forwards in the backward pass", "for t in reversed(range(steps)):", "for t in range(steps):"),
+        ("the caller's dh added into in place",
+         "dx[:, t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dh_next, caches[t])",
+         "dh[:, t] += dh_next\n        dx[:, t], dh_next, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t], caches[t])"),
     ],
     "clip_grad_norm": [
         ("each array clipped by its own norm", CLIP_BODY,
@@ -92,6 +95,7 @@ MUTANTS = {
         ("the candidate's derivative written as 1 - g", "dc * i * (1.0 - g ** 2)", "dc * i * (1.0 - g)"),
         ("the forget gate's gradient from the new cell state", "dc * c_prev * f * (1.0 - f)",
          "dc * (f * c_prev + i * g) * f * (1.0 - f)"),
+        ("the caller's dc added into in place", "dc = dc + dh * o * (1.0 - tanh_c ** 2)", "dc += dh * o * (1.0 - tanh_c ** 2)"),
     ],
     "lstm_forward": [
         ("gates in i, f, o, g order", LSTM_SEQ_GATES, LSTM_SEQ_IFOG),
