@@ -91,22 +91,27 @@ def conv_db_not_summed(x, W, b, stride, padding, dout):
 
 
 # ------------------------------------------------------------------ pooling
-POOL_SHAPES = [  # (label, N, C, H, W, kernel, stride, integer values for ties)
-    ("random, 2 x 3 x 6 x 8, kernel 2, stride 2", 2, 3, 6, 8, 2, 2, False),
-    ("overlapping windows, kernel 3, stride 2, 7 x 9", 2, 2, 7, 9, 3, 2, False),
-    ("stride 3 larger than kernel 2 (gaps), 8 x 8", 1, 2, 8, 8, 2, 3, False),
-    ("a batch of one, one channel, non-square 5 x 9, kernel 3, stride 1", 1, 1, 5, 9, 3, 1, False),
-    ("ties: small integers, kernel 2, stride 2", 2, 2, 6, 6, 2, 2, True),
-    ("ties in overlapping windows: kernel 3, stride 1", 1, 2, 5, 6, 3, 1, True),
+POOL_SHAPES = [  # (label, N, C, H, W, kernel, stride, values: "normal", "ties" (small integers) or "negative")
+    ("random, 2 x 3 x 6 x 8, kernel 2, stride 2", 2, 3, 6, 8, 2, 2, "normal"),
+    ("overlapping windows, kernel 3, stride 2, 7 x 9", 2, 2, 7, 9, 3, 2, "normal"),
+    ("stride 3 larger than kernel 2 (gaps), 8 x 8", 1, 2, 8, 8, 2, 3, "normal"),
+    ("a batch of one, one channel, non-square 5 x 9, kernel 3, stride 1", 1, 1, 5, 9, 3, 1, "normal"),
+    ("every value negative: each window's maximum is below 0, kernel 2, stride 1", 2, 2, 5, 6, 2, 1, "negative"),
+    ("ties: small integers, kernel 2, stride 2", 2, 2, 6, 6, 2, 2, "ties"),
+    ("ties in overlapping windows: kernel 3, stride 1", 1, 2, 5, 6, 3, 1, "ties"),
 ]
 
 
 def pool_cases(rng, backward=False, ties=True):
     cases = []
-    for label, n, c, h, w, k, s, integer in POOL_SHAPES:
-        if integer and not ties:
+    for label, n, c, h, w, k, s, values in POOL_SHAPES:
+        if values == "ties" and not ties:
             continue
-        x = rng.integers(0, 3, size=(n, c, h, w)).astype(float) if integer else rng.normal(size=(n, c, h, w))
+        if values == "ties":
+            x = rng.integers(0, 3, size=(n, c, h, w)).astype(float)
+        else:
+            x = rng.normal(size=(n, c, h, w))
+            x = -np.abs(x) - 0.5 if values == "negative" else x
         if backward:
             ho, wo = (h - k) // s + 1, (w - k) // s + 1
             cases.append(Case(label, (x, k, s, rng.normal(size=(n, c, ho, wo)))))

@@ -57,6 +57,9 @@ MUTANTS = {
          "out = flat.mean(axis=-1)"),
         ("stride ignored", "axis=(2, 3))[:, :, ::stride, ::stride]", "axis=(2, 3))"),
         ("min instead of max", "first_max = np.argmax(flat, axis=-1)", "first_max = np.argmin(flat, axis=-1)"),
+        ("the running maximum started at 0, not at the window's first value",
+         "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
+         "out = np.maximum(flat.max(axis=-1), 0.0)"),
     ],
     "max_pool_backward": [
         ("gradient sent to every tied maximum",
