@@ -130,7 +130,8 @@ def added_definitions(source: str) -> tuple[str, int]:
         guarded = [ast.Try(body=[s], handlers=[ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None,
                                                                   body=[ast.Pass()])], orelse=[], finalbody=[])
                    for s in kept]
-        return ast.unparse(ast.fix_missing_locations(ast.Module(body=guarded, type_ignores=[]))), len(tree.body) - len(kept)
+        module = ast.fix_missing_locations(ast.Module(body=guarded, type_ignores=[]))
+        return ast.unparse(module), len(tree.body) - len(kept)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "", 1
 

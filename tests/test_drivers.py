@@ -128,3 +128,33 @@ def test_a_layer_must_leave_its_input_and_its_upstream_gradient_as_they_were():
         drivers.forward({"relu_forward": relu_forward_in_place}, "relu_forward", [x.copy()])
     with pytest.raises(InputChanged, match="relu_backward changed dout, which it was given"):
         drivers.backward({**namespace, "relu_backward": relu_backward_in_place}, "relu_backward", [x, dout.copy()])
+
+
+def test_a_backward_must_read_its_own_cache_and_any_layout_of_x_is_fine():
+    """A forward/backward pair that keeps its state in a global passes one forward then its backward, but not a
+    second forward in between (two such layers in a network): the backward driver runs one. The input reaches the
+    forward as a non-contiguous view with the same values."""
+    state = {}
+
+    def scale_forward(x, w):
+        state["x"] = x  # the state in a global, not in the cache
+        return x * w, None
+
+    def scale_backward(dout, cache):
+        return dout * 2.0, np.sum(dout * state["x"])
+
+    def honest_forward(x, w):
+        assert not x.flags.c_contiguous  # the driver's view, with the caller's values
+        return x * w, (x.copy(), w)
+
+    def honest_backward(dout, cache):
+        x, w = cache
+        return dout * w, np.sum(dout * x)
+
+    x, w, dout = np.arange(6.0).reshape(2, 3), 2.0, np.ones((2, 3))
+    leaky = drivers.backward({"scale_forward": scale_forward, "scale_backward": scale_backward},
+                             "scale_backward", [x, w, dout])
+    honest = drivers.backward({"scale_forward": honest_forward, "scale_backward": honest_backward},
+                              "scale_backward", [x, w, dout])
+    assert honest[1] == x.sum() and leaky[1] != x.sum()
+    assert np.array_equal(drivers.forward({"scale_forward": honest_forward}, "scale_forward", [x, w]), 2 * x)

@@ -106,10 +106,33 @@ def call_unchanged(namespace, name, args, checked=None):
     return value
 
 
+def strided(args):
+    """``args`` with the first one, when it is a float array, as a view that is not contiguous (every other
+    element of a larger buffer, along the last axis): the same values, so that code which assumes a layout
+    (``as_strided`` with strides computed from the shape, ``.view``) is caught; correct code never notices."""
+    import numpy as np
+
+    args = list(args)
+    if args and isinstance(args[0], np.ndarray) and args[0].dtype.kind == "f" and args[0].ndim >= 2:
+        x = args[0]
+        buffer = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), dtype=x.dtype)
+        buffer[..., ::2] = x
+        args[0] = buffer[..., ::2]
+    return args
+
+
+def _other_inputs(args):
+    """The same arguments with every float array changed (shapes and everything else kept): the input of a second
+    layer of the same kind."""
+    import numpy as np
+
+    return [-0.5 * a - 0.25 if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args]
+
+
 def forward(namespace, name, args):
-    """A layer's forward pass: ``args`` are its arguments; the graded output is ``out`` (the cache is dropped).
-    The forward must not change its arguments in place."""
-    out, _ = out_and_cache(call_unchanged(namespace, name, args), name)
+    """A layer's forward pass: ``args`` are its arguments, the input as a non-contiguous view (``strided``); the
+    graded output is ``out`` (the cache is dropped). The forward must not change its arguments in place."""
+    out, _ = out_and_cache(call_unchanged(namespace, name, strided(args)), name)
     return out
 
 
@@ -117,9 +140,12 @@ def backward(namespace, name, args):
     """A layer's backward pass, after the student's own forward: ``args`` are the forward's arguments followed
     by the upstream gradient ``dout``. Calls ``X_forward(*args[:-1]) -> (out, cache)``, then
     ``X_backward(dout, cache)``; the graded output is what the backward returns (dx, or (dx, dW, db)). Neither
-    may change its arguments in place (the cache is the student's own business)."""
+    may change its arguments in place (the cache is the student's own business). Between the two, the forward runs
+    once more on other inputs, as in a network with two such layers, so a backward must read what it needs from its
+    cache, not from state the forward left behind."""
     forward_name, _ = layer_names(name)
-    _, cache = out_and_cache(call_unchanged(namespace, forward_name, args[:-1]), forward_name)
+    _, cache = out_and_cache(call_unchanged(namespace, forward_name, strided(args[:-1])), forward_name)
+    namespace[forward_name](*strided(_other_inputs(args[:-1])))  # a second layer of the kind
     return call_unchanged(namespace, name, [args[-1], cache], checked=1)
 
 

@@ -57,6 +57,10 @@ MUTANTS = {
          "out = flat.mean(axis=-1)"),
         ("stride ignored", "axis=(2, 3))[:, :, ::stride, ::stride]", "axis=(2, 3))"),
         ("min instead of max", "first_max = np.argmax(flat, axis=-1)", "first_max = np.argmin(flat, axis=-1)"),
+        ("windows by as_strided with strides computed for a contiguous input",
+         "np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(2, 3))",
+         "np.lib.stride_tricks.as_strided(x, x.shape[:2] + (x.shape[2] - kernel + 1, x.shape[3] - kernel + 1, kernel, "
+         "kernel), tuple(x.itemsize * s for s in (x[0].size, x[0, 0].size, x.shape[3], 1, x.shape[3], 1)))"),
         ("the running maximum started at 0, not at the window's first value",
          "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
          "out = np.maximum(flat.max(axis=-1), 0.0)"),
