@@ -51,17 +51,17 @@ def _first_change(before, after, where):
     return None
 
 
-def _unchanged(function, name, given, args, first=0):
+def _unchanged(function, name, given, args):
     """Raises InputChanged when an argument differs from its copy ``given`` taken before the call, naming it by
-    the function's signature (``first``: the position of ``args[0]`` there)."""
+    the function's signature."""
     import inspect
 
     try:
-        names = list(inspect.signature(function).parameters)[first:]
+        names = list(inspect.signature(function).parameters)
     except (TypeError, ValueError):
         names = []
     for i, (before, after) in enumerate(zip(given, args)):
-        where = _first_change(before, after, names[i] if i < len(names) else f"argument {first + i + 1}")
+        where = _first_change(before, after, names[i] if i < len(names) else f"argument {i + 1}")
         if where:
             raise InputChanged(f"{name} changed {where}, which it was given, in place; leave its arguments as "
                                "they were and return new arrays")
@@ -71,12 +71,19 @@ def keeps_inputs(namespace, name, args):
     """The plain call, for a function that must leave what it is given as it found it (a training loop starts
     from the given parameters and returns new ones): afterwards every argument is compared with a copy taken
     before the call, and a change is an error that names the argument."""
+    return call_unchanged(namespace, name, args)
+
+
+def call_unchanged(namespace, name, args, checked=None):
+    """``name(*args)``, which must leave its first ``checked`` arguments (all, by default) as they were: a layer's
+    input or upstream gradient may be an array that another layer still needs (a branch, a residual, a gradient
+    check). Problem sets' own drivers use it too."""
     import copy
 
-    function = namespace[name]
-    given = copy.deepcopy(args)
-    value = function(*args)
-    _unchanged(function, name, given, args)
+    args = list(args)
+    given = copy.deepcopy(args[:checked])
+    value = namespace[name](*args)
+    _unchanged(namespace[name], name, given, args[:checked])
     return value
 
 
@@ -91,19 +98,6 @@ def out_and_cache(result, name):
         raise TypeError(f"{name} must return a tuple (out, cache); it returned "
                         f"{type(result).__name__}{'' if not isinstance(result, tuple) else f' of {len(result)} values'}")
     return result
-
-
-def call_unchanged(namespace, name, args, checked=None):
-    """``name(*args)``, which must leave its first ``checked`` arguments (all, by default) as they were: a layer's
-    input or upstream gradient may be an array that another layer still needs (a branch, a residual, a gradient
-    check). Problem sets' own drivers use it too."""
-    import copy
-
-    args = list(args)
-    given = copy.deepcopy(args[:checked])
-    value = namespace[name](*args)
-    _unchanged(namespace[name], name, given, args[:checked])
-    return value
 
 
 def strided(args):
