@@ -79,3 +79,27 @@ def test_a_function_gets_the_cpu_time_its_entry_states(notebooks, ps1_with_limit
         result = grader.grade(program_cells(master, nb))
     assert "ran out of CPU time" in " ".join(result.functions["perceptron_update"].messages)
     assert result.score == ps1_with_limits.total_points - 1
+
+
+def test_a_cpu_limit_holds_when_the_student_lifts_the_soft_limit(notebooks, ps1_with_limits):
+    """The child's resource limit is only the first line: code that raises its own soft limit back to the hard
+    one (or catches SIGXCPU) is still stopped, from the trusted side, which adds up the sandbox's CPU time."""
+    master, release = notebooks[PS]
+    lifted = '''def perceptron_update(w, b, x, y):
+    import resource, signal, time
+    signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+    spent = time.process_time()
+    while time.process_time() - spent < 6:  # 6 CPU seconds: over perceptron_update's 1 (and its grace)
+        pass
+    if y * (w @ x + b) <= 0:
+        return w + y * x, b + y
+    return w, b
+'''
+    nb = samples.with_alternative(master, release, "perceptron_update", lifted)
+    with Grader(ps1_with_limits, fresh_seed(), Limits(function_s=60)) as grader:
+        result = grader.grade(program_cells(master, nb))
+    assert "ran out of CPU time" in " ".join(result.functions["perceptron_update"].messages), \
+        result.functions["perceptron_update"].messages
+    assert result.score == ps1_with_limits.total_points - 1

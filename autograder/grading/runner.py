@@ -111,7 +111,9 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def death_reason(returncode: int | None, timed_out: float | None, log_tail: str) -> str:
+def death_reason(returncode: int | None, timed_out: float | None, log_tail: str, out_of_cpu: bool = False) -> str:
+    if out_of_cpu:
+        return "ran out of CPU time"
     if timed_out is not None:
         return f"timed out after {timed_out:g} s"
     if returncode is None:
@@ -135,20 +137,77 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
-def _kill_marked(marker: str) -> int:
-    """Kill processes that still carry this run's marker in their environment (they escaped
-    the process group); returns how many there were."""
+def _marked(marker: str) -> list[int]:
+    """The processes that carry this run's marker in their environment."""
     needle = f"AUTOGRADER_JOB={marker}".encode()
-    killed = 0
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as f:
                 if needle in f.read().split(b"\0"):
-                    os.kill(int(entry), signal.SIGKILL)
-                    killed += 1
-        except (OSError, ProcessLookupError):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) these processes have used so far; a process gone meanwhile counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / _TICKS
+
+
+class CpuWatch:
+    """The CPU limits, enforced from this side as well: the child sets them as resource limits on itself,
+    which honest code cannot escape, but code that raises its own soft limit could. Every ``POLL_S`` while a
+    function with a CPU limit runs (and all the time for the course-wide limit), this process adds up the
+    CPU time of every process that carries the run's marker, and ``over`` says when one is exceeded (with a
+    second's grace, so that the child's own limit, which gives the clearer message, fires first)."""
+
+    POLL_S = 0.5
+    GRACE_S = 1.5
+
+    def __init__(self, marker: str, total_s: float, per_function: dict[int, float]):
+        self.marker, self.total_s, self.per_function = marker, total_s, per_function
+        self.pids: list[int] = []
+        self.started: dict[int, float] = {}  # function index -> CPU seconds used when it started
+
+    def now(self) -> float:
+        self.pids = _marked(self.marker) or self.pids
+        return cpu_seconds(self.pids)
+
+    def start(self, index: int) -> None:
+        if index in self.per_function:
+            self.started[index] = self.now()
+
+    def over(self, current: int | None) -> bool:
+        used = self.now()
+        if used > self.total_s + self.GRACE_S:
+            return True
+        return current in self.started and used - self.started[current] > self.per_function[current] + self.GRACE_S
+
+
+def _kill_marked(marker: str) -> int:
+    """Kill processes that still carry this run's marker in their environment (they escaped
+    the process group); returns how many there were."""
+    killed = 0
+    for pid in _marked(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except OSError:
             continue
     return killed
 
@@ -252,6 +311,9 @@ class Grader:
                                                 for case in self.cases[fn.name]]
                                        for m in fn.misconceptions} for fn in problem_set.functions}
         self.isolation = isolation.detect(limits.sandbox)
+        if workdir is not None and self.isolation.drop_to_nobody and not self.isolation.hides_files \
+                and isolation.blocked_on_the_way(Path(workdir)) is not None:
+            workdir = None  # the sandbox user works in its job folder there: the system's temporary folder instead
         self._root = Path(tempfile.mkdtemp(prefix="autograder-", dir=workdir))
         self._inputs_spec, self._inputs_arrays = self._encode_inputs()
         self._sites: dict[tuple[str, ...], tuple[dict[str, Path], Path]] = {}
@@ -508,7 +570,10 @@ class Grader:
         budgets = {i: self.time_limit(self.problem_set.functions[i]) for i in run}
         clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic(), cap)
         state = {"booted": False, "cell": None, "reached_functions": False, "done": []}
-        timed_out = None
+        functions = self.problem_set.functions
+        watch = CpuWatch(marker, self.limits.cpu_s, {
+            i: min(functions[i].cpu_s, self.limits.cpu_s) for i in run if functions[i].cpu_s})
+        timed_out, out_of_cpu, watching, next_poll = None, False, None, time.monotonic() + CpuWatch.POLL_S
         buffer, received = b"", 0
         try:
             while True:
@@ -516,22 +581,30 @@ class Grader:
                 if wait <= 0:
                     timed_out = clock.budget
                     break
-                ready, _, _ = select.select([read_fd], [], [], wait)
-                if not ready:
-                    continue
-                chunk = os.read(read_fd, 65536)
-                if not chunk:
-                    break  # the child closed its end: finished or died
-                received += len(chunk)
-                if received > MAX_PROGRESS_BYTES:
-                    break
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    self._progress(line, state, clock)
+                ready, _, _ = select.select([read_fd], [], [], min(wait, CpuWatch.POLL_S))
+                if ready:
+                    chunk = os.read(read_fd, 65536)
+                    if not chunk:
+                        break  # the child closed its end: finished or died
+                    received += len(chunk)
+                    if received > MAX_PROGRESS_BYTES:
+                        break
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        self._progress(line, state, clock)
+                if clock.current != watching:
+                    watching = clock.current
+                    if watching is not None:
+                        watch.start(watching)
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + CpuWatch.POLL_S
+                    if watch.over(clock.current):
+                        out_of_cpu = True
+                        break
         finally:
             os.close(read_fd)
-            self._kill(process, grace_s=0 if timed_out else EXIT_GRACE_S)
+            self._kill(process, grace_s=0 if timed_out or out_of_cpu else EXIT_GRACE_S)
             self.leftover_processes += _kill_marked(marker)
         returncode = process.returncode
         try:
@@ -541,13 +614,13 @@ class Grader:
         state["log_tail"] = log_tail
         if not state["booted"] and not (timed_out is not None and not first and clock.deadline >= clock.cap):
             # (a later process that the submission's own cap cut short is the submission's doing)
-            reason = death_reason(returncode, timed_out, log_tail)
+            reason = death_reason(returncode, timed_out, log_tail, out_of_cpu)
             raise GraderFault(f"the sandboxed Python {reason} before any notebook code ran "
                               f"(isolation: {self.isolation.mode})", log_tail)
-        finished = returncode == 0 and timed_out is None and clock.current is None and len(state["done"]) == len(run)
+        finished = returncode == 0 and timed_out is None and not out_of_cpu and clock.current is None and len(state["done"]) == len(run)
         state["broken_at"] = None
         if not finished:
-            state["reason"] = death_reason(returncode, timed_out, log_tail)
+            state["reason"] = death_reason(returncode, timed_out, log_tail, out_of_cpu)
             if state["reached_functions"]:
                 # died inside a function, or between two: blame the first that did not finish
                 pending = [i for i in run if i not in state["done"]]

@@ -83,7 +83,31 @@ def function_limits(fn, hard):
     return soft
 
 
+def stay_out_of_pid_1():
+    """Without an init of its own (``unshare --pid --fork``), this process is PID 1 of its namespace, and the
+    kernel shields PID 1 from every signal it has no handler for: SIGXCPU, the CPU limit, would be ignored.
+    So PID 1 forks; the parent only reaps and exits as its child did (128 + the signal's number for a
+    signal, as bwrap and unshare report it), and the child, an ordinary process, goes on with the job.
+    When PID 1 exits, the kernel kills whatever is left in the namespace."""
+    if os.getpid() != 1:
+        return
+    child = os.fork()
+    if child == 0:
+        return
+    os.closerange(3, 1 << 16)  # the progress descriptor among them: its end is the child's to close
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if pid == child:
+            os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
 def main(job_dir):
+    stay_out_of_pid_1()
     with open(os.path.join(job_dir, "job.json")) as f:
         job = json.load(f)
     progress = os.fdopen(job["progress_fd"], "w", buffering=1)
