@@ -68,6 +68,8 @@ class Course:
             settings["allowed_modules"] = tuple(settings["allowed_modules"])
         if os.environ.get("AUTOGRADER_SANDBOX"):
             settings["sandbox"] = os.environ["AUTOGRADER_SANDBOX"]
+        if os.environ.get("AUTOGRADER_TRUSTED_SUBMISSIONS"):
+            settings["trusted_submissions"] = os.environ["AUTOGRADER_TRUSTED_SUBMISSIONS"] not in ("0", "false", "")
         limits = Limits(**settings)
         if "grading_seed" in harness:
             raise SettingsError(SEED_SETTINGS_REMOVED.format(where="c.Harness.grading_seed in nbgrader_config.py"))

@@ -7,6 +7,7 @@ never touches the masters or the real gradebook.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -36,6 +37,9 @@ def run_demo(root: Path | None = None) -> bool:
     shutil.copy(home / "nbgrader_config.py", demo / "nbgrader_config.py")
     shutil.copytree(home / "solutions", demo / "solutions")
     course = Course.load(demo)
+    # the sample class is the course's own code: where the sandbox cannot hide the masters (no bubblewrap), the
+    # demo grades it anyway and says so in each control line; a real class would be refused there (README, Security)
+    course.limits = dataclasses.replace(course.limits, trusted_submissions=True)
     ok = True
 
     _step("1. generate the student versions from the masters (nbgrader generate_assignment)")

@@ -247,21 +247,69 @@ def _indent(text: str, prefix: str = "    | ") -> str:
     return "\n".join(prefix + line for line in text.rstrip().splitlines()) or prefix + "(nothing)"
 
 
-def control_run(grader: Grader, master, release_nb, log) -> None:
+def secrets(course: Course) -> list[Path]:
+    """What student code must never read: the masters, the gradebook (SQLite), the roster, and the problem sets'
+    own code (the registries with their references, and the planted bugs beside full solutions)."""
+    import autograder.problemsets
+
+    found = sorted(course.source.glob("*/*.ipynb"))
+    if course.db_url.startswith("sqlite:///"):
+        found.append(Path(course.db_url[len("sqlite:///"):]))
+    found.append(course.root / "roster.csv")
+    found += sorted(Path(autograder.problemsets.__file__).resolve().parent.glob("**/*.py"))
+    return [path.resolve() for path in found if path.is_file()]
+
+
+def exposure_refusal(grader: Grader, readable: list[str], course_root: Path) -> str:
+    """Why grading stops when the sandbox could read ``readable``, and how to fix it."""
+    shown = "".join(f"\n  - {path}" for path in readable[:8])
+    if len(readable) > 8:
+        shown += f"\n  - ... and {len(readable) - 8} more"
+    if grader.isolation.mode == "rlimits":
+        fix = ("without a sandbox (isolation: rlimits) student code runs as your own user and can read all of it. "
+               "Install bubblewrap (apt-get install bubblewrap), which shows student code only the Python "
+               "standard library, NumPy and its job folder, or grade as root, where unshare runs it as 'nobody'.")
+    else:
+        root = course_root.resolve()
+        parents = {root if Path(p).is_relative_to(root) else Path(p).parent for p in readable}
+        folders = sorted(str(f) for f in parents if not any(f != g and f.is_relative_to(g) for g in parents))
+        fix = (f"under isolation {grader.isolation.mode}, student code runs as 'nobody' on this machine's own files, "
+               f"protected only by their permissions. Close the folders that hold them to other users: "
+               f"chmod 700 {' '.join(folders)}; or install bubblewrap (apt-get install bubblewrap), which hides "
+               f"them whatever their modes.")
+    return (f"the sandbox's user could read files that student code must never see, so nothing was graded or "
+            f"recorded for anyone. A submission could copy the masters' solutions or read the gradebook:{shown}\n"
+            f"Fix: {fix}\n(For submissions that are your own, such as samples or tests, "
+            f"c.Harness.trusted_submissions = True or AUTOGRADER_TRUSTED_SUBMISSIONS=1 grades them anyway.)")
+
+
+def control_run(grader: Grader, master, release_nb, log, probe: list[Path] = (), course_root: Path = Path("/")) -> None:
     """Grade the master's own solutions through the same sandbox, limits and seed as the class.
 
     Anything short of full marks means the grader cannot be trusted on this machine as it is
-    configured: raise GradingRefused with what failed, the sandbox's own output and the fix."""
+    configured: raise GradingRefused with what failed, the sandbox's own output and the fix.
+    Before any notebook code runs, the sandboxed process tries to read each of ``probe`` (the
+    course's :func:`secrets`): if it can read any, grading is refused too (unless the submissions
+    are trusted), whatever the mode, with the fix."""
     from autograder.grading import isolation
 
     ps = grader.problem_set
     log_text, what = "", ""
     try:
-        raw = grader.run(program_cells(master, full_solution(master, release_nb)))
+        raw = grader.run(program_cells(master, full_solution(master, release_nb)), probe=[str(p) for p in probe])
         result = grader.judge(raw)
     except GraderFault as fault:
         what, log_text = str(fault), fault.log
     else:
+        if raw["readable"]:
+            if not grader.limits.trusted_submissions:
+                raise GradingRefused(exposure_refusal(grader, raw["readable"], course_root))
+            log(f"control: WARNING: the sandbox can read {len(raw['readable'])} file(s) that student code must "
+                f"never see (the masters, the gradebook, the planted bugs); graded anyway because the "
+                f"submissions are trusted (c.Harness.trusted_submissions)")
+        elif probe:
+            log(f"control: the sandbox cannot read the masters, the gradebook or the planted bugs "
+                f"({len(probe)} file(s) tried; isolation: {grader.isolation.mode})")
         if result.score == ps.total_points:
             log(f"control: the master's solutions score {result.score}/{ps.total_points} in the sandbox "
                 f"({result.seconds:.2f} s)")
@@ -398,7 +446,7 @@ def autograde(course: Course, problem_set: str, students: list[str] | None = Non
     with Grader(ps, run.seed, course.limits) as grader:
         log(f"grading {len(students)} submission(s) of {problem_set} ({len(ps.functions)} functions, "
             f"{ps.total_points} points; references computed in {time.perf_counter() - started:.2f} s)")
-        control_run(grader, master, release_nb, log)
+        control_run(grader, master, release_nb, log, probe=secrets(course), course_root=course.root)
         from autograder.grading.executors import executor_for
 
         try:

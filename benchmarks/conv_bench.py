@@ -5,7 +5,9 @@
 Times the master's vectorized conv_forward + conv_backward (solutions/ps4/ps4.ipynb, im2col and one
 matrix product each way) and F.conv2d forward + autograd backward, on the CPU in float64, one thread each
 (NumPy's BLAS and torch's pool both limited to one thread, so neither gets more of the machine), on three
-shapes, taking each side's best of several interleaved repeats. It prints the ratio master / torch, the
+shapes, taking each side's best of several interleaved repeats. Before timing a shape it checks that the master's
+output and gradients equal torch's there; where they do not, it prints why instead of a figure for that shape, and
+exits non-zero at the end. It prints the ratio master / torch, the
 master's GFLOP/s and its fraction of a plain GEMM's GFLOP/s measured in the same run, and the naive loop
 version on the smallest shape only. Last, the master's three matrix products alone, with NumPy's BLAS and with
 torch's, against torch's whole convolution: a floor for im2col + GEMM code built on these products.
@@ -42,6 +44,18 @@ def master_functions(problem_set: str = "ps4") -> dict:
     for cell in program_cells(master, master):
         exec(compile(cell.source, f"<{problem_set} master {cell.id}>", "exec"), namespace)
     return namespace
+
+
+def departure(names: list[str], mine, theirs, rtol: float = 1e-7, atol: float = 1e-9) -> str | None:
+    """None when each of ``mine`` equals the matching tensor of ``theirs`` (float64, to rounding); else which
+    one departs first, and by how much: a benchmark times only code that computes the right thing."""
+    for name, a, b in zip(names, mine, theirs):
+        b = b.detach().numpy()
+        if np.shape(a) != b.shape:
+            return f"{name} has shape {np.shape(a)}, torch's {b.shape}"
+        if not np.allclose(a, b, rtol=rtol, atol=atol):
+            return f"{name} departs from torch's by up to {np.max(np.abs(np.asarray(a) - b)):.3g}"
+    return None
 
 
 def best_of(run, repeats=REPEATS) -> float:
@@ -85,7 +99,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     with threadpool_limits(limits=1, user_api="blas"):
         gemm = machine_and_gemm(rng)
-        floors = []
+        floors, failures = [], []
         print(f"{'shape':42s} {'master ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'GFLOP/s':>8s} {'of GEMM':>8s}")
         for name, n, c, h, w, f, k, p in SHAPES:
             x, W, bias = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)
@@ -101,6 +115,14 @@ def main() -> None:
                 out = F.conv2d(xt, Wt, bt, padding=p)
                 torch.autograd.grad(out, (xt, Wt, bt), doutt)
 
+            out, cache = ns["conv_forward"](x, W, bias, 1, p)
+            wrong = departure(["out", "dx", "dW", "db"], [out, *ns["conv_backward"](dout, cache)],
+                              [F.conv2d(xt, Wt, bt, padding=p),
+                               *torch.autograd.grad(F.conv2d(xt, Wt, bt, padding=p), (xt, Wt, bt), doutt)])
+            if wrong:
+                print(f"{name:42s} NO FIGURE: the master's conv is wrong here ({wrong})")
+                failures.append(name)
+                continue
             ours(), theirs()  # warm-up
             mine, torchs = [], []
             for _ in range(REPEATS):  # interleaved, so that a drift in the machine's speed hits both
@@ -120,9 +142,17 @@ def main() -> None:
                   f"{flops / t_numpy / gemm:14.0%}")
         name, n, c, h, w, f, k, p = SHAPES[0]
         x, W, bias = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k)), rng.normal(size=f)
+        wrong = departure(["conv_forward_naive"], [ns["conv_forward_naive"](x, W, bias, 1, p)[0]],
+                          [F.conv2d(torch.tensor(x), torch.tensor(W), torch.tensor(bias), padding=p)])
+        if wrong:
+            print(f"naive loops: NO FIGURE ({wrong})")
+            sys.exit(1)
         naive = best_of(lambda: ns["conv_forward_naive"](x, W, bias, 1, p), 3)
         fast = best_of(lambda: ns["conv_forward"](x, W, bias, 1, p))
         print(f"naive loops, forward only, {name}: {naive * 1e3:.1f} ms, {naive / fast:.0f} x the vectorized forward")
+    if failures:
+        print(f"no figure for {len(failures)} shape(s): the master disagrees with torch there")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

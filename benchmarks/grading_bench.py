@@ -9,6 +9,10 @@ submissions; the times are wall-clock seconds for the whole command (for the har
 references included, as an instructor would see them). It prints seconds per submission, the ratios, and the
 harness's own time per submission beyond the graded functions' time in the sandbox (from each submission's
 report: its sandbox seconds minus the functions' own seconds).
+
+A speed is printed only for grades that were made: each way of grading with the harness must give every student
+the same points per function as the local pool at one job, with no grader fault, and plain nbgrader must grade
+every notebook. A way that does not gets no figure, the reason instead, and the benchmark exits non-zero.
 """
 from __future__ import annotations
 
@@ -76,13 +80,34 @@ def fresh_course(base: Path, name: str, ps_name: str, students) -> Course:
     return course
 
 
-def timed(label: str, run) -> float:
+def timed(label: str, run) -> tuple[float, object]:
     print(f"  {label} ...", end="", flush=True)
     started = time.perf_counter()
-    run()
+    value = run()
     seconds = time.perf_counter() - started
     print(f" {seconds:.1f} s")
-    return seconds
+    return seconds, value
+
+
+def grades(run) -> dict[str, dict[str, int] | None]:
+    """{student: {function: points}} of an autograde run (None: the notebook could not be read)."""
+    return {student: None if result is None else {name: r.score for name, r in result.functions.items()}
+            for student, result in run.items()}
+
+
+def disagreement(run, reference: dict, n: int) -> str | None:
+    """Why a harness run's grades cannot be timed: grader faults, or grades that differ from ``reference``'s."""
+    if run.grader_errors:
+        student, error = next(iter(sorted(run.grader_errors.items())))
+        return (f"{len(run.grader_errors)} of {n} submissions were grader faults (first, {student}: "
+                f"{error.splitlines()[0][:300]})")
+    mine = grades(run)
+    differing = sorted(s for s in set(mine) | set(reference) if mine.get(s) != reference.get(s))
+    if differing:
+        s = differing[0]
+        return (f"{len(differing)} of {n} students got other grades than on the local pool at one job "
+                f"(first, {s}: {mine.get(s)} against {reference.get(s)})")
+    return None
 
 
 class Phases:
@@ -108,6 +133,8 @@ def overhead(course: Course, ps_name: str) -> tuple[float, float]:
         if "seconds" in report and report.get("functions"):
             totals.append(report["seconds"])
             beyond.append(report["seconds"] - sum(report.get("function_seconds", {}).values()))
+    if not totals:
+        return float("nan"), float("nan")
     return statistics.mean(totals), statistics.mean(beyond)
 
 
@@ -129,7 +156,7 @@ def main() -> None:
           f"Python {platform.python_version()}; {args.n} submissions of {args.ps}")
     students = make_class(args.ps, args.n)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    results = {}
+    results, refused = {}, {}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         base = Path(tmp)
         course = fresh_course(base, "nbgrader", args.ps, students)
@@ -139,35 +166,55 @@ def main() -> None:
                                  capture_output=True, text=True)
             graded = len(list(course.autograded.glob(f"*/{args.ps}/{args.ps}.ipynb")))
             if graded != args.n:
-                print(f"\n  nbgrader autograde graded {graded} of {args.n}:\n{run.stderr[-2000:]}")
+                return f"nbgrader autograde graded {graded} of {args.n} notebooks: {run.stderr[-500:].strip()}"
+            return None
 
-        results["nbgrader autograde"] = timed("plain nbgrader autograde (one kernel per notebook)", plain)
-        class_only = {}
+        label = "nbgrader autograde"
+        results[label], wrong = timed("plain nbgrader autograde (one kernel per notebook)", plain)
+        if wrong:
+            refused[label] = wrong
+        class_only, reference = {}, None
         for jobs in (1, 2):
             course = fresh_course(base, f"harness{jobs}", args.ps, students)
             phases = Phases()
-            results[f"harness, {jobs} job(s)"] = timed(
+            label = f"harness, {jobs} job(s)"
+            results[label], run = timed(
                 f"harness, {jobs} local job(s)", lambda: pipeline.autograde(course, args.ps, jobs=jobs, log=phases))
-            class_only[f"harness, {jobs} job(s)"] = phases.class_seconds()
+            class_only[label] = phases.class_seconds()
             if jobs == 1:
                 sandbox_s, beyond_s = overhead(course, args.ps)
+                reference = grades(run)
+                if run.grader_errors:
+                    refused[label] = disagreement(run, reference, args.n)
+            elif disagreement(run, reference, args.n):
+                refused[label] = disagreement(run, reference, args.n)
         course = fresh_course(base, "dask", args.ps, students)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
                 Client(cluster, set_as_default=False) as client:
             # warm workers, as in a cluster that has graded before: the problem set's modules (and torch) imported
             client.run(warm, args.ps)
             phases = Phases()
-            results["harness on Dask, 2 workers"] = timed(
+            label = "harness on Dask, 2 workers"
+            results[label], run = timed(
                 "harness on a 2-worker Dask LocalCluster",
                 lambda: pipeline.autograde(course, args.ps, log=phases, scheduler=client))
-            class_only["harness on Dask, 2 workers"] = phases.class_seconds()
+            class_only[label] = phases.class_seconds()
+            if disagreement(run, reference, args.n):
+                refused[label] = disagreement(run, reference, args.n)
+    if "harness, 1 job(s)" in refused:  # the yardstick itself failed: no figure at all
+        refused.update({label: "the local pool at one job, which every way is checked against, had grader faults"
+                        for label in results if label not in refused})
     base_s = results["nbgrader autograde"]
     one = results["harness, 1 job(s)"]
     print(f"\n{'':30s} {'s/submission':>12s} {'vs nbgrader':>11s} {'vs 1 job':>9s} {'class only: s/sub':>18s} "
           f"{'vs 1 job':>9s}")
     for label, seconds in results.items():
+        if label in refused:
+            print(f"{label:30s} NO FIGURE: {refused[label]}")
+            continue
         per = seconds / args.n
-        row = f"{label:30s} {per:12.2f} {base_s / seconds:10.1f}x {one / seconds:8.2f}x"
+        row = f"{label:30s} {per:12.2f} " + (f"{base_s / seconds:10.1f}x" if "nbgrader autograde" not in refused
+                                               else f"{'-':>11s}") + f" {one / seconds:8.2f}x"
         if label in class_only:
             row += f" {class_only[label] / args.n:18.3f} {class_only['harness, 1 job(s)'] / class_only[label]:8.2f}x"
         print(row)
@@ -175,6 +222,9 @@ def main() -> None:
           "on)")
     print(f"\nharness, 1 job: {sandbox_s:.2f} s per submission in the sandbox, of which {beyond_s:.2f} s beyond the "
           f"graded functions' own time (process start, imports, the notebook's own top-level code, reading results)")
+    if refused:
+        print(f"\nno figure for {len(refused)} way(s) of grading: they did not give the local pool's grades")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # nbgrader runs alembic as a program: this environment's tools must be on PATH
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+# Every submission the tests grade is the course's own (samples, planted bugs, attacks), so grading goes on where
+# the sandbox could read the masters (it says so); tests/test_exposure.py grades without this and sees the refusal.
+os.environ["AUTOGRADER_TRUSTED_SUBMISSIONS"] = "1"
 _TEMPLATE: list[Path] = []
 EXECUTED_LECTURES: dict = {}
 """{lecture name: the notebook as tests/test_notebooks_execute.py executed it}, for tests/test_site.py."""
@@ -65,6 +68,19 @@ def submit(course_root: Path, problem_set: str, student: str, notebook) -> Path:
     else:
         nbformat.write(notebook, path)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """With AUTOGRADER_SANDBOX naming a mode this machine cannot give (unshare without root, bwrap not installed),
+    every test skips, saying why, instead of failing on the machine's account."""
+    from autograder.grading import isolation
+
+    wanted = os.environ.get("AUTOGRADER_SANDBOX") or "auto"
+    try:
+        isolation.detect(wanted)
+    except RuntimeError as error:
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=f"AUTOGRADER_SANDBOX={wanted}: {error}"))
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,10 @@ from conftest import make_course, submit
 
 PS = "ps1"
 SETUP_S, FUNCTION_S = 10, 6
-SANDBOX = isolation.detect(os.environ.get("AUTOGRADER_SANDBOX", "auto"))
+try:
+    SANDBOX = isolation.detect()  # AUTOGRADER_SANDBOX, when set
+except RuntimeError:  # a mode this machine cannot give: every test skips, saying why (conftest)
+    SANDBOX = isolation.Isolation("rlimits", False)
 NEEDS_HIDING = {"read_master", "read_gradebook", "hidden_import"}
 # Without any sandbox (rlimits only, see the README's security section) these attacks succeed
 # or harm the machine running the tests, so they are only tried where a sandbox exists.

@@ -16,7 +16,10 @@ from autograder.policy import packages_for
 from autograder.registry import PROBLEM_SET_NAMES, fresh_seed, get_problem_set
 
 PS = "ps6"
-SANDBOX = isolation.detect()
+try:
+    SANDBOX = isolation.detect()  # AUTOGRADER_SANDBOX, when set
+except RuntimeError:  # a mode this machine cannot give: every test skips, saying why (conftest)
+    SANDBOX = isolation.Isolation("rlimits", False)
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,11 @@ _detected: dict[str, Isolation] = {}
 
 
 def detect(requested: str = "auto") -> Isolation:
-    """The isolation to use; ``requested`` is "auto" or one of MODES (an unavailable one is an error)."""
+    """The isolation to use; ``requested`` is "auto" or one of MODES (an unavailable one is an error). The
+    AUTOGRADER_SANDBOX environment variable, when set, stands in for "auto" (every path: the local pool, Dask
+    workers, selfcheck, the demo and the tests)."""
+    if requested == "auto":
+        requested = os.environ.get("AUTOGRADER_SANDBOX") or "auto"
     if requested in _detected:
         return _detected[requested]
     if requested not in ("auto", *MODES):

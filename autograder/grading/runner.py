@@ -65,6 +65,8 @@ class Limits:
     open_files: int = 64
     processes: int = 32             # processes of the sandbox user (when it runs as 'nobody')
     sandbox: str = "auto"           # auto, bwrap, unshare or rlimits (see grading/isolation.py)
+    # the submissions are your own (samples, tests): grade even where the sandbox can read the masters
+    trusted_submissions: bool = False
     allowed_modules: tuple = policy.DEFAULT_ALLOWED  # besides the standard library
 
 
@@ -419,9 +421,12 @@ class Grader:
         notebook order) and grade the problem set's functions (``only`` these, if given)."""
         return self.judge(self.run(cells, only))
 
-    def run(self, cells: list[Cell], only: list[str] | None = None) -> dict:
+    def run(self, cells: list[Cell], only: list[str] | None = None, probe: list[str] = ()) -> dict:
         """Outcomes per function index (a list of case outcomes, or a string saying why none),
-        the cells' errors, notes and the log's tail. Raises GraderFault."""
+        the cells' errors, notes and the log's tail. Raises GraderFault.
+
+        ``probe``: paths the sandboxed process tries to read before any notebook code runs (the control run's
+        masters, gradebook and planted bugs); those it could read come back as ``readable``."""
         started = time.perf_counter()
         job = Path(tempfile.mkdtemp(prefix="job-", dir=self._root))
         functions = self.problem_set.functions
@@ -445,7 +450,7 @@ class Grader:
                 continue
             if banned:
                 outcomes[i] = f"{forbidden_imports_message(source, banned)}; {may_use(functions[i])}"
-        log_tail = ""
+        log_tail, readable = "", []
         # functions with a calibrated budget run last in their process: nothing after them to borrow time from
         remaining = sorted((i for i in wanted if i not in outcomes),
                            key=lambda i: (functions[i].budget_vs_master is not None, i))
@@ -473,7 +478,11 @@ class Grader:
                     for index in remaining + later:
                         outcomes[index] = f"not graded: the submission {reason}"
                     break
-                state = self._run_child(job, group_cells, remaining, cap, first, imports)
+                state = self._run_child(job, group_cells, remaining, cap, first, imports,
+                                        probe=list(probe) if first else [])
+                if first and probe:
+                    answer = self._read_probe(job)  # no answer: assume the worst
+                    readable = sorted(p for p in probe if answer is None or p in answer)
                 first = False
                 log_tail = state["log_tail"]
                 cell_errors.update(state["cell_errors"])
@@ -494,7 +503,8 @@ class Grader:
         finally:
             shutil.rmtree(job, ignore_errors=True)
         return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
-                "wanted": wanted, "seconds": time.perf_counter() - started, "function_seconds": function_seconds}
+                "wanted": wanted, "seconds": time.perf_counter() - started, "function_seconds": function_seconds,
+                "readable": readable}
 
     def judge(self, raw: dict) -> SubmissionResult:
         """The verdicts on what ``run`` brought back, against the expected outputs of this run's cases."""
@@ -519,7 +529,7 @@ class Grader:
         return SubmissionResult(results, raw["cell_errors"], raw["seconds"], raw["notes"], raw["log_tail"])
 
     def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str],
-                  imports: tuple[str, ...] = ()) -> dict:
+                  imports: tuple[str, ...] = (), probe: list[str] = ()) -> dict:
         limits = self.limits
         rlimits = {
             "RLIMIT_AS": limits.memory_mb * 2 ** 20,
@@ -541,10 +551,11 @@ class Grader:
                            "cpu_s": min(fn.cpu_s, limits.cpu_s) if fn.cpu_s else None}
                           for i, fn in enumerate(self.problem_set.functions)],
             "run": run,
+            "probe": list(probe),
         }
 
     def _run_child(self, job: Path, cells: list[Cell], run: list[int], cap: float | None = None,
-                   first: bool = True, imports: tuple[str, ...] = ()) -> dict:
+                   first: bool = True, imports: tuple[str, ...] = (), probe: list[str] = ()) -> dict:
         for stale in job.iterdir():
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
@@ -553,7 +564,7 @@ class Grader:
         read_fd, write_fd = os.pipe()
         site_dirs, site_folder = self._site(imports)
         argv, job_inside, sys_path = isolation.command(self.isolation, job, site_dirs, site_folder)
-        (job / "job.json").write_text(json.dumps(self._job_spec(cells, run, write_fd, sys_path, imports)))
+        (job / "job.json").write_text(json.dumps(self._job_spec(cells, run, write_fd, sys_path, imports, probe)))
         np.savez(job / "inputs.npz", **self._inputs_arrays)
         self._copy_sandbox(job)
         isolation.prepare(self.isolation, self._root, job)
@@ -657,6 +668,16 @@ class Grader:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+
+    @staticmethod
+    def _read_probe(job: Path) -> set[str] | None:
+        """The paths the sandboxed process said it could read; None when it gave no readable answer."""
+        try:
+            value = untrusted.load_json(untrusted.read_file(job / "probe.json", MAX_CELLS_BYTES),
+                                        max_bytes=MAX_CELLS_BYTES)
+        except untrusted.Untrusted:
+            return None
+        return {v for v in value[:10_000] if isinstance(v, str)} if isinstance(value, list) else None
 
     @staticmethod
     def _read_cell_errors(job: Path) -> dict[str, str]:

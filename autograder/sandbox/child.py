@@ -9,7 +9,7 @@ references, no expected outputs. Everything it writes is plain data (JSON and un
 
 Protocol, on the descriptor named in job.json: "B" once Python, NumPy and the inputs are
 loaded (before any notebook code runs: a process that dies earlier is the grader's fault),
-"C <cell>" before each cell, "R" when the cells are done, "S <i>" / "D <i>" around graded
+"C <cell>" before each cell (after ``probe.json``, when job.json names paths to try), "R" when the cells are done, "S <i>" / "D <i>" around graded
 function number i. The trusted side only ever *shortens* deadlines from these lines, so
 student code that writes to the descriptor gains nothing. Results go to
 ``result_<i>.json`` and ``result_<i>.npz``.
@@ -106,6 +106,22 @@ def stay_out_of_pid_1():
             os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
+def probe(paths, job_dir):
+    """Which of ``paths`` (the control run's: the masters, the gradebook, the planted bugs) this process can read,
+    tried before any notebook code runs; written to probe.json for the trusted side."""
+    readable = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+            readable.append(path)
+        except OSError:
+            continue
+    if paths:
+        with open(os.path.join(job_dir, "probe.json"), "w") as f:
+            json.dump(readable, f)
+
+
 def main(job_dir):
     stay_out_of_pid_1()
     with open(os.path.join(job_dir, "job.json")) as f:
@@ -133,6 +149,7 @@ def main(job_dir):
     functions = job["functions"]
     cases = [[codec.decode(spec, arrays) for spec in fn["cases"]] for fn in functions]
     say("B")
+    probe(job.get("probe", []), job_dir)
 
     namespace = {"__name__": "__main__", "get_ipython": _NoIPython, "display": _display}
     graded_names = {fn["name"] for fn in functions}
