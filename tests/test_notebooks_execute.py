@@ -22,24 +22,56 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def why_it_stopped(cell: list, stderr_path: Path, error: Exception) -> str:
+    """What the kernel did: the cell it was running, how its process ended (a signal, an exit code, or still
+    running), and the end of what it wrote to stderr."""
+    import signal as signals
+
+    process = cell[2] if cell else None  # the provisioner forgets its process once it has reaped it
+    code = process.poll() if process is not None else None
+    if code is None:
+        end = "the kernel process was still running"
+    elif code < 0:
+        end = f"the kernel process was killed by {signals.Signals(-code).name}" + \
+            (" (out of memory? the kernel's limit or the machine's OOM killer)" if -code == signals.SIGKILL else "")
+    else:
+        end = f"the kernel process exited with code {code}"
+    where = f"cell {cell[0]}: {cell[1]!r}" if cell else "before the first cell"
+    try:
+        tail = stderr_path.read_text(errors="replace")[-1500:].strip()
+    except OSError:
+        tail = ""
+    return f"{type(error).__name__} at {where}; {end}" + (f"; its stderr ended with:\n{tail}" if tail else "")
+
+
 def execute(path: Path, allow_errors: bool = False, timeout: int = 90, tries: int = 2):
     """Run a notebook in a fresh kernel; (notebook, wall seconds, CPU seconds of the kernel).
 
-    A cell that gets no reply within ``timeout`` is tried once more in a fresh kernel: on a busy
-    machine the kernel protocol has been seen to lose a reply and wait forever (ipykernel 7, now
-    excluded in pyproject.toml); a notebook that really hangs fails both times."""
+    A cell that gets no reply within ``timeout``, or a kernel that dies, is tried once more in a fresh
+    kernel: on a busy machine the kernel protocol has been seen to lose a reply and wait forever (ipykernel
+    7, now excluded in pyproject.toml); a notebook that really hangs fails both times. Either way the message
+    says which cell it was and how the kernel's process ended (signal, exit code), with its stderr."""
+    import tempfile
+
     for attempt in range(tries):
         nb = nbformat.read(path, as_version=4)
+        running: list = []  # [index, first line] of the cell being run, and the kernel's process
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_start=lambda cell, cell_index: running.__init__(
+                                    [cell_index, cell.source.splitlines()[0][:80] if cell.source else "",
+                                     client.km.provisioner.process]))
         started, cpu = time.perf_counter(), _children_cpu()
-        try:
-            client.execute()  # shuts the kernel down and reaps it, so its CPU time is counted
-        except (CellTimeoutError, DeadKernelError) as error:
-            if attempt == tries - 1:
-                raise
-            warnings.warn(f"{path.name}: {type(error).__name__} after {time.perf_counter() - started:.0f} s; "
-                          f"trying once more in a fresh kernel")
+        with tempfile.NamedTemporaryFile(prefix=f"kernel-{path.stem}-", suffix=".stderr") as stderr:
+            try:
+                client.execute(stderr=stderr)  # shuts the kernel down and reaps it, so its CPU time is counted
+            except (CellTimeoutError, DeadKernelError) as error:
+                reason = why_it_stopped(running, Path(stderr.name), error)
+                if attempt == tries - 1:
+                    raise AssertionError(f"{path.name}: {reason}") from error
+                warnings.warn(f"{path.name}: {reason}, after {time.perf_counter() - started:.0f} s; "
+                              f"trying once more in a fresh kernel")
+                continue
         return nb, time.perf_counter() - started, _children_cpu() - cpu
 
 
@@ -118,3 +150,17 @@ def test_the_release_check_catches_what_it_should():
     }
     for what, nb in faults.items():
         assert release_problems(nb), what
+
+
+def test_a_kernel_that_dies_says_why(tmp_path):
+    """A lecture whose kernel dies names the cell, the signal and the kernel's stderr, not just "Kernel died"."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("import os, signal, sys\nsys.__stderr__.write('last words\\n')\n"
+                                          "sys.__stderr__.flush()\nos.kill(os.getpid(), signal.SIGSEGV)")]
+    path = tmp_path / "dies.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(AssertionError) as error:
+        execute(path, tries=1)
+    assert "DeadKernelError at cell 1: 'import os, signal, sys'" in str(error.value), error.value
+    assert "killed by SIGSEGV" in str(error.value) and "last words" in str(error.value), error.value
