@@ -1,0 +1,184 @@
+"""No lecture may hold code that earns a graded function's points, under any name (README, "Whose code is graded").
+
+tests/lecture_guard.py runs each lecture's definitions and puts every function whose arguments fit a graded
+function's signature through that function's visible check, with the lecture's other definitions beside it.
+
+KNOWN_PASSES and KNOWN_NAMES are what the lectures still hand over today, measured by the guard: the work list of
+the lecture rework, which empties them lecture by lecture. The test fails on anything new (a lecture that starts to
+hand over a graded function, under its name or another), and on anything listed that no longer passes (so that the
+lists only shrink and always say what is left).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder import samples
+
+REPO = Path(__file__).resolve().parent.parent
+GUARD = REPO / "tests" / "lecture_guard.py"
+LECTURES = sorted((REPO / "course").glob("*.ipynb"))
+
+KNOWN_PASSES = {
+    '01_perceptron.ipynb': {
+        'predict -> ps1.predict', 'perceptron_sgd_step -> ps1.perceptron_update',
+        'perceptron_fast -> ps1.train_perceptron', 'geometric_margin -> ps1.geometric_margin',
+        'hinge_sgd_step -> ps1.hinge_sgd_step',
+    },
+    '02a_losses_and_risk.ipynb': {
+        'absolute_loss -> ps2.absolute_loss', 'squared_loss -> ps2.squared_loss',
+        'eps_insensitive_loss -> ps2.eps_insensitive_loss', 'huber_loss -> ps2.huber_loss',
+        'logistic_loss -> ps2.logistic_loss', 'hinge_loss -> ps2.hinge_loss', 'logsumexp -> ps2.logsumexp',
+        'softmax -> ps2.softmax', 'softmax_cross_entropy -> ps2.softmax_cross_entropy',
+        'multiclass_hinge_loss -> ps2.multiclass_hinge_loss',
+    },
+    '02b_sgd_and_optimizers.ipynb': {
+        'sgd -> ps2.sgd', 'sgd_momentum -> ps2.sgd_momentum', 'nesterov_momentum -> ps2.nesterov_momentum',
+        'adagrad -> ps2.adagrad', 'rmsprop -> ps2.rmsprop', 'adam -> ps2.adam',
+    },
+    '03a_backprop.ipynb': {
+        'affine_forward -> ps3.affine_forward', 'relu_forward -> ps3.relu_forward',
+        'softmax_loss -> ps3.softmax_loss', 'numerical_gradient -> ps3.numerical_gradient',
+        'relative_error -> ps3.relative_error', 'affine_backward -> ps3.affine_backward',
+        'relu_backward -> ps3.relu_backward',
+    },
+    '03b_training_mlps.ipynb': {
+        'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
+        'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss',
+        'dropout_forward -> ps3.dropout_forward', 'batchnorm_forward -> ps3.batchnorm_forward',
+        'glorot_init -> ps3.glorot_init', 'he_init -> ps3.he_init', 'affine_backward -> ps3.affine_backward',
+        'relu_backward -> ps3.relu_backward', 'dropout_backward -> ps3.dropout_backward',
+    },
+    '04a_convolutions.ipynb': {
+        'conv_output_size -> ps4.conv_output_size', 'conv_forward_naive -> ps4.conv_forward_naive',
+        'conv_forward -> ps4.conv_forward_naive', 'conv_forward_naive -> ps4.conv_forward',
+        'conv_forward -> ps4.conv_forward',
+    },
+    '04b_convnets_in_practice.ipynb': {
+        'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
+        'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss', 'he_init -> ps3.he_init',
+        'conv_forward -> ps4.conv_forward_naive', 'conv_forward -> ps4.conv_forward',
+        'max_pool_forward -> ps4.max_pool_forward', 'conv1d_forward -> ps4.conv1d_forward',
+        'kmax_pool -> ps4.kmax_pool', 'affine_backward -> ps3.affine_backward',
+        'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
+        'max_pool_backward -> ps4.max_pool_backward',
+    },
+    '05a_rnns_and_bptt.ipynb': {
+        'rnn_step_forward -> ps5.rnn_step_forward', 'rnn_forward -> ps5.rnn_forward',
+        'clip_grad_norm -> ps5.clip_grad_norm', 'rnn_step_backward -> ps5.rnn_step_backward',
+        'rnn_backward -> ps5.rnn_backward',
+    },
+    '05b_lstm_and_gru.ipynb': {
+        'rnn_forward -> ps5.rnn_forward', 'clip_grad_norm -> ps5.clip_grad_norm',
+        'lstm_step_forward -> ps5.lstm_step_forward', 'lstm_forward -> ps5.lstm_forward',
+        'lstm_peephole_step_forward -> ps5.lstm_peephole_step_forward', 'gru_step_forward -> ps5.gru_step_forward',
+        'rnn_backward -> ps5.rnn_backward', 'lstm_step_backward -> ps5.lstm_step_backward',
+        'lstm_backward -> ps5.lstm_backward', 'lstm_peephole_step_backward -> ps5.lstm_peephole_step_backward',
+    },
+    '06a_autoencoders_and_embeddings.ipynb': {
+        'triplet_loss -> ps6.triplet_loss', 'linear_ae_loss -> ps6.linear_ae_loss',
+        'principal_angles -> ps6.principal_angles',
+    },
+    '06b_toolkits.ipynb': {
+        'affine_forward -> ps3.affine_forward', 'relu_forward -> ps3.relu_forward',
+        'softmax_loss -> ps3.softmax_loss', 'mlp_loss -> ps3.mlp_loss', 'conv_forward -> ps4.conv_forward_naive',
+        'conv_forward -> ps4.conv_forward', 'affine_backward -> ps3.affine_backward',
+        'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
+    },
+}
+KNOWN_NAMES = {
+    '01_perceptron.ipynb': {
+        'geometric_margin', 'hinge_sgd_step', 'perceptron_update', 'predict', 'sgd',
+    },
+    '02a_losses_and_risk.ipynb': {
+        'absolute_loss', 'eps_insensitive_loss', 'hinge_loss', 'huber_loss', 'logistic_loss', 'logsumexp',
+        'multiclass_hinge_loss', 'softmax', 'softmax_cross_entropy', 'squared_loss',
+    },
+    '02b_sgd_and_optimizers.ipynb': {
+        'adagrad', 'adam', 'nesterov_momentum', 'rmsprop', 'sgd', 'sgd_momentum',
+    },
+    '03a_backprop.ipynb': {
+        'affine_backward', 'affine_forward', 'numerical_gradient', 'relative_error', 'relu_backward',
+        'relu_forward', 'softmax_loss',
+    },
+    '03b_training_mlps.ipynb': {
+        'affine_backward', 'affine_forward', 'batchnorm_forward', 'dropout_backward', 'dropout_forward',
+        'glorot_init', 'he_init', 'relu_backward', 'relu_forward', 'sgd_momentum', 'softmax_loss',
+    },
+    '04a_convolutions.ipynb': {
+        'conv_forward', 'conv_forward_naive', 'conv_output_size',
+    },
+    '04b_convnets_in_practice.ipynb': {
+        'affine_backward', 'affine_forward', 'conv1d_forward', 'conv_backward', 'conv_forward', 'he_init',
+        'kmax_pool', 'max_pool_backward', 'max_pool_forward', 'relu_backward', 'relu_forward', 'sgd_momentum',
+        'softmax_loss', 'train_convnet', 'train_mlp',
+    },
+    '05a_rnns_and_bptt.ipynb': {
+        'clip_grad_norm', 'rnn_backward', 'rnn_forward', 'rnn_step_backward', 'rnn_step_forward',
+    },
+    '05b_lstm_and_gru.ipynb': {
+        'adam', 'clip_grad_norm', 'gru_step_forward', 'lstm_backward', 'lstm_forward',
+        'lstm_peephole_step_backward', 'lstm_peephole_step_forward', 'lstm_step_backward', 'lstm_step_forward',
+        'predict', 'rnn_backward', 'rnn_forward',
+    },
+    '06a_autoencoders_and_embeddings.ipynb': {
+        'linear_ae_loss', 'principal_angles', 'triplet_loss',
+    },
+    '06b_toolkits.ipynb': {
+        'affine_backward', 'affine_forward', 'conv_backward', 'conv_forward', 'he_init', 'max_pool_backward',
+        'max_pool_forward', 'mlp_loss', 'relu_backward', 'relu_forward', 'sgd_momentum', 'softmax_loss',
+    },
+}
+
+
+def guard(paths: list[Path]) -> dict:
+    run = subprocess.run([sys.executable, str(GUARD), *map(str, paths)], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
+def test_no_lecture_hands_over_more_graded_code_than_listed():
+    found = guard(LECTURES)
+    passes: dict[str, set] = {}
+    for lecture, function, ps, graded in found["passes"]:
+        passes.setdefault(lecture, set()).add(f"{function} -> {ps}.{graded}")
+    names: dict[str, set] = {}
+    for lecture, name in found["names"]:
+        names.setdefault(lecture, set()).add(name)
+    problems = []
+    for lecture in sorted(set(passes) | set(KNOWN_PASSES)):
+        new = passes.get(lecture, set()) - KNOWN_PASSES.get(lecture, set())
+        gone = KNOWN_PASSES.get(lecture, set()) - passes.get(lecture, set())
+        problems += [f"{lecture}: its {item.replace(' -> ', ' passes the visible check of ')}" for item in sorted(new)]
+        problems += [f"{lecture}: {item} no longer passes: remove it from KNOWN_PASSES" for item in sorted(gone)]
+    for lecture in sorted(set(names) | set(KNOWN_NAMES)):
+        new = names.get(lecture, set()) - KNOWN_NAMES.get(lecture, set())
+        gone = KNOWN_NAMES.get(lecture, set()) - names.get(lecture, set())
+        problems += [f"{lecture}: defines {name}, a graded function's name" for name in sorted(new)]
+        problems += [f"{lecture}: no longer defines {name}: remove it from KNOWN_NAMES" for name in sorted(gone)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_guard_catches_a_master_pasted_into_a_lecture(tmp_path, notebooks):
+    """The control: ps4's master max_pool_forward and ps1's predict, renamed and pasted into a copy of a lecture
+    that hands over neither, are found under their new names; so is a graded name defined with a wrong body."""
+    lecture = REPO / "course" / "06a_autoencoders_and_embeddings.ipynb"
+    copy = tmp_path / lecture.name
+    shutil.copy(lecture, copy)
+    nb = nbformat.read(copy, as_version=4)
+    pool = samples.solution_sources(notebooks["ps4"][0])["max_pool_forward"]
+    predict = samples.solution_sources(notebooks["ps1"][0])["predict"]
+    nb.cells.append(nbformat.v4.new_code_cell(pool.replace("def max_pool_forward(", "def pool_windows(")))
+    nb.cells.append(nbformat.v4.new_code_cell(predict.replace("def predict(", "def classify(")))
+    nb.cells.append(nbformat.v4.new_code_cell("def kmax_pool(x, k):\n    return x[..., :k]\n"))
+    nbformat.write(nb, copy)
+    found = guard([copy])
+    assert [lecture.name, "pool_windows", "ps4", "max_pool_forward"] in found["passes"], found
+    assert [lecture.name, "classify", "ps1", "predict"] in found["passes"], found
+    assert [lecture.name, "kmax_pool"] in found["names"] and \
+        not any(p[1] == "kmax_pool" for p in found["passes"]), found
