@@ -90,6 +90,16 @@ def cmd_selfcheck(args):
                           random_seeds=args.random_seeds) else 1
 
 
+def cmd_publish(args):
+    from autograder.publish import PublishError, publish
+
+    try:
+        publish(_course(args), Path(args.folder), args.solutions or [])
+    except PublishError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
 def cmd_lab(args):
     from autograder.lab import run_lab
 
@@ -183,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("site", help="a static HTML site: the lectures executed, the problem sets, the weeks")
     p.add_argument("--out", help="where (default build/site/)")
     p.set_defaults(run=cmd_site)
+
+    p = sub.add_parser("publish", help="write the student edition (the repository students clone): the lectures, "
+                                       "the releases and their visible checks, never a master, a planted bug or "
+                                       "a reference")
+    p.add_argument("folder", help="a new or empty folder, or an earlier edition (replaced)")
+    p.add_argument("--solutions", action="append", metavar="PS",
+                   help="also post this problem set's master solutions, without its hidden tests (repeatable)")
+    p.set_defaults(run=cmd_publish)
 
     p = sub.add_parser("lab", help="JupyterLab on the course: the venv on PATH, the gradebook made or checked, "
                                    "--allow-root as root, students' copies in work/")

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from autograder.grading.runner import Limits
 
 SEED_SETTINGS_REMOVED = (
     "{where} is no longer used: every autograde run draws a fresh secret seed for the hidden cases and "
@@ -42,6 +41,22 @@ def _load_config(root: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
+def _limits(harness: dict):
+    """The harness's limits from ``c.Harness.*`` and the environment (None in the student edition: no grader)."""
+    try:
+        from autograder.grading.runner import Limits
+    except ImportError:
+        return None
+    settings = {f.name: harness[f.name] for f in fields(Limits) if f.name in harness}
+    if "allowed_modules" in settings:
+        settings["allowed_modules"] = tuple(settings["allowed_modules"])
+    if os.environ.get("AUTOGRADER_SANDBOX"):
+        settings["sandbox"] = os.environ["AUTOGRADER_SANDBOX"]
+    if os.environ.get("AUTOGRADER_TRUSTED_SUBMISSIONS"):
+        settings["trusted_submissions"] = os.environ["AUTOGRADER_TRUSTED_SUBMISSIONS"] not in ("0", "false", "")
+    return Limits(**settings)
+
+
 @dataclass
 class Course:
     root: Path
@@ -53,7 +68,7 @@ class Course:
     feedback: Path
     db_url: str
     jobs: int
-    limits: Limits
+    limits: object  # grading.runner.Limits; None in the student edition, which grades nothing
     scheduler: str | None = None   # a Dask scheduler (c.Harness.scheduler): submissions run on its workers
     config: object = None  # the whole traitlets config, for nbgrader's own classes
 
@@ -63,14 +78,7 @@ class Course:
         config = _load_config(root)
         cd = config.get("CourseDirectory", {})
         harness = config.get("Harness", {})
-        settings = {f.name: harness[f.name] for f in fields(Limits) if f.name in harness}
-        if "allowed_modules" in settings:
-            settings["allowed_modules"] = tuple(settings["allowed_modules"])
-        if os.environ.get("AUTOGRADER_SANDBOX"):
-            settings["sandbox"] = os.environ["AUTOGRADER_SANDBOX"]
-        if os.environ.get("AUTOGRADER_TRUSTED_SUBMISSIONS"):
-            settings["trusted_submissions"] = os.environ["AUTOGRADER_TRUSTED_SUBMISSIONS"] not in ("0", "false", "")
-        limits = Limits(**settings)
+        limits = _limits(harness)
         if "grading_seed" in harness:
             raise SettingsError(SEED_SETTINGS_REMOVED.format(where="c.Harness.grading_seed in nbgrader_config.py"))
         if "AUTOGRADER_SEED" in os.environ:

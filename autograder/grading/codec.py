@@ -27,6 +27,6 @@ def encode(value, arrays: dict[str, np.ndarray]):
         return {"t": "dict", "items": {str(k): encode(v, arrays) for k, v in value.items()}}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.array(value, order="C", copy=True)  # a 0-d array stays 0-d (ascontiguousarray makes it 1-d)
         return {"t": "array", "k": key}
     raise TypeError(f"cannot send a {type(value).__name__} to the sandbox")

@@ -240,11 +240,13 @@ def _dropout_out_problem(x, p, mode, out, what="out"):
 
 
 def dropout_forward_check(case, got, expected=None):
+    """The fraction of units dropped, and the kept units scaled as inverted dropout scales them."""
     x, p, mode, _ = case.args
     return _dropout_out_problem(x, p, mode, got)
 
 
 def dropout_backward_check(case, got, expected=None):
+    """The gradient through the units your forward kept, scaled as they were."""
     x, p, mode, _, dout = case.args
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return "expected the forward's out and the backward's dx"
@@ -406,6 +408,7 @@ KURTOSIS_TOLERANCE = 0.5
 
 def init_check(kind):
     def check(case, got, expected=None):
+        """The mean, the spread and the range of the random draw."""
         shape, distribution, option, _ = case.args
         shape = tuple(shape)
         if not isinstance(got, np.ndarray) or got.dtype.kind != "f":

@@ -1,0 +1,117 @@
+"""The checks a student runs in the notebook (the student edition's ``autograder.visible``).
+
+``check("ps1", "predict", predict)`` runs your function on the visible cases and compares what it returns with the
+expected outputs through the grader's own judge, in the words the grader's feedback will use. The cases, their
+expected outputs and the outputs of the known mistakes were computed when your instructor published this edition
+(``autograder/fixtures/<ps>.json`` and ``.npz``); the PyTorch references and the case generators stay with the
+instructor. Grading draws a fresh seed each run, with the same kinds of cases. A case judged by a property (a
+held-out accuracy, the statistics of a random draw) is judged at grading only: the check says how many.
+It raises AssertionError when a case fails, so a failing check shows up red in the notebook.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autograder.grading.judge import judge
+from autograder.sandbox import codec
+from autograder.sandbox.drivers import DRIVERS
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_loaded: dict[str, tuple[dict, dict]] = {}
+
+
+@dataclass(frozen=True)
+class Known:
+    """A known mistake: its name and the line the feedback says."""
+
+    name: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the judge needs of a graded function (the instructor's registry entry without its reference)."""
+
+    name: str
+    points: int
+    returns: tuple
+    rtol: float
+    atol: float
+    sequence: str | None
+    misconceptions: tuple
+    check = None
+
+    @staticmethod
+    def judged_by_check(case) -> bool:
+        return False
+
+
+def _fixture(problem_set: str) -> tuple[dict, dict]:
+    if problem_set not in _loaded:
+        path = FIXTURES / f"{problem_set}.json"
+        if not path.exists():
+            raise AssertionError(f"this edition has no visible cases for {problem_set!r}")
+        with np.load(FIXTURES / f"{problem_set}.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        _loaded[problem_set] = (json.loads(path.read_text()), arrays)
+    return _loaded[problem_set]
+
+
+def driver_for(problem_set: str, name: str):
+    """The same driver the grader uses: a shared one, or one of the problem set's drivers.py."""
+    if name in DRIVERS:
+        return DRIVERS[name]
+    return importlib.import_module(f"autograder.problemsets.{problem_set}.drivers").DRIVERS[name]
+
+
+def check(problem_set: str, name: str, function, namespace: dict | None = None) -> None:
+    """Check ``function`` on the visible cases. ``namespace`` (default: the caller's globals, i.e. the notebook's)
+    is where drivers find your other functions (a backward pass's forward)."""
+    document, arrays = _fixture(problem_set)
+    if name not in document["functions"]:
+        raise AssertionError(f"{problem_set} has no graded function named {name!r}")
+    spec = document["functions"][name]
+    if not callable(function):
+        raise AssertionError(f"{name} is not a function")
+    if namespace is None:
+        caller = inspect.currentframe().f_back
+        namespace = caller.f_globals if caller else {}
+    namespace = {**namespace, name: function}
+    entry = Entry(name, spec["points"], tuple(spec["returns"]), spec["rtol"], spec["atol"], spec["sequence"],
+                  tuple(Known(n, e) for n, e in spec["misconceptions"]))
+    drive = driver_for(problem_set, spec["driver"])
+    cases, expected, outcomes = [], [], []
+    variants = {n: [] for n, _ in spec["misconceptions"]}
+    for item in spec["cases"]:
+        case = Case(item["label"], codec.decode(item["args"], arrays))
+        try:
+            outcomes.append({"value": drive(namespace, name, copy.deepcopy(list(case.args)))})
+        except NotImplementedError:
+            raise AssertionError(f"{name} is not implemented yet") from None
+        except Exception as error:  # report, then go on with the other cases
+            outcomes.append({"error": f"{type(error).__name__}: {error}"})
+        cases.append(case)
+        expected.append(codec.decode(item["expected"], arrays))
+        for known, output in item["variants"].items():
+            variants[known].append(None if output is None else codec.decode(output, arrays))
+    later = spec["judged_at_grading"]
+    if not cases:
+        print(f"{name}: its {later} case(s) are judged at grading only ({spec['property']}); none can be checked here.")
+        return
+    verdict = judge(entry, cases, expected, outcomes, variants=variants, what="visible cases")
+    if not verdict.passed:
+        raise AssertionError("\n".join(verdict.messages))
+    print(verdict.messages[0] + (f" ({later} more judged at grading only: {spec['property']})" if later else ""))
