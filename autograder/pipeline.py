@@ -248,8 +248,8 @@ def _indent(text: str, prefix: str = "    | ") -> str:
 
 
 def secrets(course: Course) -> list[Path]:
-    """What student code must never read: the masters, the gradebook (SQLite), the roster, and the problem sets'
-    own code (the registries with their references, and the planted bugs beside full solutions)."""
+    """What student code must never read, most telling first: the masters, the gradebook (SQLite), the roster, and
+    the problem sets' own code (the registries with their references, and the planted bugs beside full solutions)."""
     import autograder.problemsets
 
     found = sorted(course.source.glob("*/*.ipynb"))
