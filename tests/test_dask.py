@@ -15,7 +15,7 @@ from conftest import make_course, submit
 
 from autograder import pipeline, samples
 from autograder.course import Course
-from autograder.grading import untrusted
+from autograder.grading import isolation, untrusted
 from autograder.grading.executors import decode_raw, encode_raw
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install -e '.[dask]')")
@@ -43,6 +43,15 @@ def outcome(run) -> dict:
     return {s: None if r is None else {n: (f.score, f.messages) for n, f in r.functions.items()} for s, r in run.items()}
 
 
+try:
+    MODE = isolation.detect().mode  # AUTOGRADER_SANDBOX, when set
+except RuntimeError:  # a mode this machine cannot give: every test skips, saying why (conftest)
+    MODE = "unavailable"
+ON_WORKERS = pytest.mark.skipif(MODE == "rlimits", reason="a Dask worker refuses to grade without a sandbox "
+                                "(isolation rlimits: student code could reach the scheduler); "
+                                "test_a_worker_without_a_sandbox_refuses checks that")
+
+
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
@@ -50,6 +59,7 @@ def cluster():
         yield client
 
 
+@ON_WORKERS
 def test_a_local_cluster_gives_the_local_pools_grades(cluster, tmp_path):
     course = sample_course(tmp_path / "course")
     local = pipeline.autograde(course, "ps1", seed=SEED, log=lambda line: None)
@@ -61,6 +71,7 @@ def test_a_local_cluster_gives_the_local_pools_grades(cluster, tmp_path):
     assert {s: r.score for s, r in remote.items() if r} == {"ada": 10, "ben": 0, "cleo": 6, "dev": 6}
 
 
+@ON_WORKERS
 def test_a_worker_killed_mid_submission_costs_a_retry_not_a_grade(cluster, tmp_path):
     course = sample_course(tmp_path / "course", slow=True)
     killed, result = [], {}
@@ -88,6 +99,7 @@ def test_a_worker_killed_mid_submission_costs_a_retry_not_a_grade(cluster, tmp_p
     cluster.wait_for_workers(2, timeout=60)           # the nanny restarted it
 
 
+@ON_WORKERS
 def test_a_submission_whose_every_try_dies_is_a_grader_fault(tmp_path):
     import dask
 
@@ -132,3 +144,16 @@ def test_a_workers_result_is_read_as_bounded_plain_data():
 
     with pytest.raises(untrusted.Untrusted):
         decode_raw(pickle.dumps(raw), n_functions=2)    # never unpickled
+
+
+def test_a_worker_without_a_sandbox_refuses():
+    """A worker that could only grade with resource limits (no bubblewrap, not root) refuses: a grader fault that
+    says why, never a grade."""
+    import dataclasses
+
+    from autograder.grading.executors import run_on_worker
+    from autograder.grading.runner import GraderFault, Limits
+
+    limits = {**dataclasses.asdict(Limits(sandbox="rlimits")), "allowed_modules": ["numpy"]}
+    with pytest.raises(GraderFault, match="no sandbox with its own network namespace"):
+        run_on_worker({"problem_set": "ps1", "seed": 1, "limits": limits}, [])
