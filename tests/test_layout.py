@@ -24,7 +24,7 @@ import autograder
 from autograder import samples
 
 PACKAGE = Path(autograder.__file__).resolve().parent
-STUDENT_SIDE = {"visible.py"}
+STUDENT_SIDE = {"visible.py", "edition/visible.py"}  # run in the student's kernel, never in the grader
 
 
 def imports_of(path: Path) -> set[str]:
