@@ -171,3 +171,39 @@ def check_the_way(base: Path):
     os.chmod(private, 0o700)
     fixes = isolation.diagnose(isolation.Isolation("unshare", True), {"NumPy": private / "inner"}, "")
     assert str(private) in fixes[0] and "bubblewrap" in fixes[0] and f"chmod o+x {private}" in fixes[0]
+
+
+def test_an_exception_inside_the_import_scan_is_a_grader_fault_not_a_lost_point(small_class, notebooks,
+                                                                                  monkeypatch):
+    """Something other than the cell's text making the parser fail (a SystemError when something interrupted it, as
+    seen once on a loaded machine) is tried again, and when it persists it is the grader's fault: that student is
+    reported, nothing is recorded for them, the others are graded. Once only: the second try grades as usual."""
+    from autograder.grading import untrusted
+
+    master, release = notebooks[PS]
+    for student in ("carol", "dave"):
+        nb = samples.full_solution(master, release)
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "predict")
+        cell.source += f"\n# {student.upper()}\n"
+        submit(small_class, PS, student, nb)
+    real_parse, failed_once = untrusted.ast.parse, set()
+
+    def interrupted_parse(source, *args, **kwargs):
+        if "CAROL" in source:
+            raise SystemError("error return without exception set")
+        if "DAVE" in source and "DAVE" not in failed_once:
+            failed_once.add("DAVE")
+            raise SystemError("error return without exception set")
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(untrusted.ast, "parse", interrupted_parse)
+    course = Course.load(small_class)
+    run = pipeline.autograde(course, PS, log=lambda line: None, jobs=1)
+    assert set(run.grader_errors) == {"carol"}, run.grader_errors
+    assert "import scan failed twice" in run.grader_errors["carol"] and "grader's fault" in run.grader_errors["carol"]
+    assert "carol" not in recorded_students(course)
+    assert run["dave"].score == 10 and run["alice"].score == 10, "a parse that fails once is tried again"
+    with pytest.raises(untrusted.ScanFault):
+        untrusted.scan_imports("import numpy as np  # CAROL")
+    with pytest.raises(untrusted.Untrusted, match="null byte"):  # the cell's own content is still the cell's fault
+        untrusted.scan_imports("x = 1\0")

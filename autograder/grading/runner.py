@@ -448,6 +448,8 @@ class Grader:
             except untrusted.Untrusted as error:
                 outcomes[i] = str(error)
                 continue
+            except untrusted.ScanFault as fault:  # not the cell's doing: nobody loses a point for it
+                raise GraderFault(str(fault)) from fault
             if banned:
                 outcomes[i] = f"{forbidden_imports_message(source, banned)}; {may_use(functions[i])}"
         log_tail, readable = "", []

@@ -263,6 +263,10 @@ def load_notebook(raw: bytes, *, max_bytes: int, name: str = "the notebook",
 
 
 # --------------------------------------------------------------------- sources
+class ScanFault(Exception):
+    """The import scan failed for a reason that is not the cell's content: the grader's fault, not the student's."""
+
+
 def scan_imports(source: str, allowed: tuple[str, ...] = ("numpy",), max_chars: int = 1_000_000) -> list[str]:
     """Top-level modules that ``source`` imports outside ``allowed`` and the standard library.
 
@@ -280,16 +284,25 @@ def scan_imports(source: str, allowed: tuple[str, ...] = ("numpy",), max_chars: 
         raise refuse(f"it is longer than {max_chars} characters")
     if "\0" in source:
         raise refuse("it contains a null byte")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    except RecursionError:
-        raise refuse("it is nested too deeply") from None
-    except MemoryError:
-        raise refuse("it is too complex to parse") from None
-    except Exception as error:
-        raise refuse(f"it could not be parsed ({type(error).__name__})") from None
+    for attempt in (1, 2):
+        try:
+            tree = ast.parse(source)
+            break
+        except SyntaxError:
+            return []
+        except RecursionError:
+            raise refuse("it is nested too deeply") from None
+        except MemoryError:
+            raise refuse("it is too complex to parse") from None
+        except (ValueError, OverflowError) as error:  # what a cell's own text can make the parser raise
+            raise refuse(f"it could not be parsed ({type(error).__name__})") from None
+        except Exception as error:
+            # anything else (a SystemError when something interrupted the parser) is not the cell's doing: a second
+            # try, then a fault of the grader, never a refusal blamed on the student
+            if attempt == 2:
+                raise ScanFault(f"the grader's import scan failed twice on a cell ({type(error).__name__}: "
+                                f"{str(error)[:200]}); the cell itself parses as Python or not, whatever it holds, so "
+                                f"this is the grader's fault") from error
 
     names = set()
     try:
