@@ -471,6 +471,10 @@ def mlp_loss_cases(rng):
     params = {key: params[key] for key in ("b3", "W2", "W1", "b1", "W3", "b2")}
     cases.append(Case("params whose keys come in another order (b3, W2, W1, b1, W3, b2): layers go by name",
                       (params, rng.normal(size=(5, 4)), rng.integers(0, 3, 5))))
+    # "any depth": from ten layers on, the keys' own sort order (W1, W10, W11, W2, ...) is not the layers' order
+    hidden = tuple(int(w) for w in rng.integers(4, 8, size=10))
+    cases.append(Case("11 layers (10 hidden, widths 4 to 7): W10 and W11 come after W9, not after W1",
+                      (mlp_params(rng, (4, *hidden, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, 6))))
     return cases
 
 
@@ -752,9 +756,9 @@ PROBLEM_SET = ProblemSet(
                        batchnorm_cases, batchnorm_backward_reference, LAYER_RTOL, LAYER_ATOL,
                        driver="sequence", sequence="call", uses=("batchnorm_forward",)),
         GradedFunction("glorot_init", "glorot_init(shape, distribution, gain, seed)", ("W",), 1, init_cases, None,
-                       check=init_check("glorot")),
+                       check=init_check("glorot"), driver="same_seed"),
         GradedFunction("he_init", "he_init(shape, distribution, mode, seed)", ("W",), 1,
-                       lambda rng: init_cases(rng, he=True), None, check=init_check("he")),
+                       lambda rng: init_cases(rng, he=True), None, check=init_check("he"), driver="same_seed"),
         GradedFunction("mlp_loss", "mlp_loss(params, X, y)", ("loss", "grads"), 3, mlp_loss_cases,
                        mlp_loss_reference, LAYER_RTOL, LAYER_ATOL,
                        uses=("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")),

@@ -143,6 +143,8 @@ MUTANTS = {
         ("a convolution's fans without the receptive field",
          "fan_in, fan_out = shape[1] * receptive_field, shape[0] * receptive_field", "fan_in, fan_out = shape[1], shape[0]"),
         ("always normal", 'if distribution == "uniform":', "if False:"),
+        ("the seed ignored (a fresh generator every call)", "rng = np.random.default_rng(seed)",
+         "rng = np.random.default_rng()"),
     ],
     "he_init": [
         ("fan_in and fan_out swapped", 'std = np.sqrt(2.0 / (fan_in if mode == "fan_in" else fan_out))',
@@ -151,6 +153,7 @@ MUTANTS = {
          'std = np.sqrt(1.0 / (fan_in if mode == "fan_in" else fan_out))'),
         ("a 2-D weight read as (out, in)", "        fan_in, fan_out = shape\n", "        fan_out, fan_in = shape\n"),
         ("uniform bound set to the standard deviation", "a = np.sqrt(3.0) * std", "a = std"),
+        ("the seed ignored (the global generator)", "rng = np.random.default_rng(seed)", "rng = np.random"),
     ],
     "numerical_gradient": [
         ("one-sided (forward) differences",
@@ -194,6 +197,10 @@ MUTANTS = {
          'dh, grads[f"W{layer}"], grads[f"b{layer}"] = affine_backward(dh, affine_cache)',
          'dh, grads[f"W{layer}"], _ = affine_backward(dh, affine_cache)'),
         ("always two layers, whatever the depth", "layers = len(params) // 2", "layers = 2"),
+        ("layers in the keys' sorted order (W10 before W2)",
+         'h, affine_cache = affine_forward(h, params[f"W{layer}"], params[f"b{layer}"])',
+         'h, affine_cache = affine_forward(h, params[sorted(k for k in params if k[0] == "W")[layer - 1]], '
+         'params[sorted(k for k in params if k[0] == "b")[layer - 1]])'),
     ],
     "train_mlp": [
         ("minibatch gradient summed instead of averaged", "_, grads = mlp_loss(params, X[batch], y[batch])",
