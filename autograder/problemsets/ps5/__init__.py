@@ -57,6 +57,15 @@ def rnn_cases(rng, step=False, backward=False):
         if backward:
             args += (rng.normal(size=(n, h) if step else (n, t, h)),)
         cases.append(Case(label, args))
+    # pre-activations beyond +-790 in every unit: tanh is +-1 there (its derivative 0), while e^a overflows past 709,
+    # so a tanh written from exponentials gives NaN
+    n, t, d, h = 2, 3, 3, 4
+    x, h0 = rng.normal(size=(n, d) if step else (n, t, d)), rng.normal(size=(n, h))
+    Wx, Wh = rng.uniform(-0.5, 0.5, size=(d, h)), rng.uniform(-0.5, 0.5, size=(h, h))
+    b = 800.0 * np.where(np.arange(h) % 2 == 0, 1.0, -1.0)
+    args = (x, h0, Wx, Wh, b) + ((rng.normal(size=(n, h) if step else (n, t, h)),) if backward else ())
+    label = "saturated beyond overflow: pre-activations of about +-800" + ("" if step else f", T={t}")
+    cases.append(Case(label, args))
     return cases
 
 

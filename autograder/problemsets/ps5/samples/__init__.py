@@ -44,6 +44,8 @@ MUTANTS = {
         ("bias forgotten", "h = np.tanh(x @ Wx + h_prev @ Wh + b)", "h = np.tanh(x @ Wx + h_prev @ Wh)"),
         ("Wh transposed (torch's layout)", "h_prev @ Wh + b", "h_prev @ Wh.T + b"),
         ("no nonlinearity", "h = np.tanh(x @ Wx + h_prev @ Wh + b)", "h = x @ Wx + h_prev @ Wh + b"),
+        ("tanh written from exponentials (NaN once e^a overflows)", "h = np.tanh(x @ Wx + h_prev @ Wh + b)",
+         "a = x @ Wx + h_prev @ Wh + b\n    h = (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))"),
     ],
     "rnn_step_backward": [
         ("tanh' written as 1 - h", "da = dh * (1.0 - h ** 2)", "da = dh * (1.0 - h)"),
