@@ -30,6 +30,7 @@ def output_size_cases(rng):
         Case("a kernel as large as the padded input: one output", (size, size + 2, 1, 1)),
         Case("kernel 1, no padding: the same size", (size, 1, 1, 0)),
         Case("large padding, stride 2", (size, 5, 2, 3)),
+        Case("stride 3 that leaves two of three: the floor, not the nearest", (3 * size + 2, 3, 3, 0)),
     ]
 
 
@@ -99,6 +100,10 @@ POOL_SHAPES = [  # (label, N, C, H, W, kernel, stride, values: "normal", "ties" 
     ("every value negative: each window's maximum is below 0, kernel 2, stride 1", 2, 2, 5, 6, 2, 1, "negative"),
     ("ties: small integers, kernel 2, stride 2", 2, 2, 6, 6, 2, 2, "ties"),
     ("ties in overlapping windows: kernel 3, stride 1", 1, 2, 5, 6, 3, 1, "ties"),
+    # sizes the stride does not divide: the last rows and columns that fit no whole window are left out (floor, not
+    # ceil; (7 - 2) / 2 and (9 - 2) / 2 end in .5, (8 - 3) / 2 and (10 - 3) / 2 too, and (11 - 3) / 3 in .67)
+    ("sizes the stride does not divide: 7 x 9, kernel 2, stride 2", 2, 2, 7, 9, 2, 2, "normal"),
+    ("sizes the stride does not divide: 11 x 8, kernel 3, stride 3", 1, 3, 11, 8, 3, 3, "normal"),
 ]
 
 

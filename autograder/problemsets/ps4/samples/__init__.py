@@ -21,6 +21,8 @@ MUTANTS = {
         ("ceiling instead of floor", "return (size + 2 * padding - kernel) // stride + 1",
          "return -(-(size + 2 * padding - kernel) // stride) + 1"),
         ("padding counted once", "size + 2 * padding", "size + padding"),
+        ("rounded to the nearest instead of floor", "return (size + 2 * padding - kernel) // stride + 1",
+         "return int(round((size + 2 * padding - kernel) / stride)) + 1"),
         ("the + 1 forgotten", "// stride + 1", "// stride"),
         ("stride ignored", "// stride + 1", "+ 1"),
         ("a float, not an int", "return (size + 2 * padding - kernel) // stride + 1",
@@ -56,6 +58,10 @@ MUTANTS = {
         ("mean instead of max", "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
          "out = flat.mean(axis=-1)"),
         ("stride ignored", "axis=(2, 3))[:, :, ::stride, ::stride]", "axis=(2, 3))"),
+        ("ceil mode: a partial window kept where the stride does not divide",
+         "windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel)",
+         "windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (0, stride - 1), "
+         "(0, stride - 1)), constant_values=-np.inf), (kernel, kernel)"),
         ("min instead of max", "first_max = np.argmax(flat, axis=-1)", "first_max = np.argmin(flat, axis=-1)"),
         ("windows by as_strided with strides computed for a contiguous input",
          "np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(2, 3))",
@@ -86,6 +92,10 @@ MUTANTS = {
     "avg_pool_forward": [
         ("sum instead of mean", "windows.mean(axis=(4, 5))", "windows.sum(axis=(4, 5))"),
         ("stride ignored", "axis=(2, 3))[:, :, ::stride, ::stride]", "axis=(2, 3))"),
+        ("ceil mode: a partial window kept (zero-padded) where the stride does not divide",
+         "windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel)",
+         "windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, ((0, 0), (0, 0), (0, stride - 1), "
+         "(0, stride - 1))), (kernel, kernel)"),
         ("max instead of mean", "windows.mean(axis=(4, 5))", "windows.max(axis=(4, 5))"),
     ],
     "avg_pool_backward": [
