@@ -98,7 +98,15 @@ def principal_angle_cases(rng):
     first, second = rotation_plane(rng, 5, math.pi / 6)
     q, _ = np.linalg.qr(rng.normal(size=(6, 4)))
     mixing = rng.normal(size=(3, 3))
+    # the same subspace, with bases chosen so that NumPy's QR and SVD put a cosine above 1 by rounding (found by
+    # trying; every seed gets such a pair): arccos of it is NaN unless the cosines are clipped first
+    for _ in range(1000):
+        same = rng.normal(size=(7, 3))
+        mixed = same @ rng.normal(size=(3, 3))
+        if np.linalg.svd(np.linalg.qr(same)[0].T @ np.linalg.qr(mixed)[0], compute_uv=False).max() > 1.0:
+            break
     return [
+        Case("the same subspace where the computed cosines round above 1: all angles 0", (same, mixed)),
         Case("random: two planes in 6 dimensions", (A, rng.normal(size=(6, 2)))),
         Case("planes meeting at 30 degrees along a shared line: angles 0 and pi/6", (first, second)),
         Case("the same subspace, another basis (mixed and scaled columns): all angles 0", (A, A @ rng.normal(size=(2, 2)))),

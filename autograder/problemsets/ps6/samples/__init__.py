@@ -32,6 +32,8 @@ MUTANTS = {
         ("the given bases not made orthonormal", "np.linalg.svd(Qa.T @ Qb, compute_uv=False)",
          "np.linalg.svd(A.T @ B, compute_uv=False)"),
         ("arcsin instead of arccos", "return np.arccos(np.clip(", "return np.arcsin(np.clip("),
+        ("cosines not clipped before arccos (NaN where rounding puts one above 1)",
+         "return np.arccos(np.clip(cosines, -1.0, 1.0))", "return np.arccos(cosines)"),
     ],
     "train_mlp_torch": [
         ("gradients never zeroed between steps", "            optimizer.zero_grad()\n", ""),
