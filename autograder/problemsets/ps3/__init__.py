@@ -509,6 +509,8 @@ def numerical_gradient_cases(rng):
                       ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 0.1, "C")))
     cases.append(Case("the same, X laid out column by column in memory (x.reshape(-1) is then a copy, not a view)",
                       ("tanh_layer", [V, U], rng.normal(size=(3, 4)), 1e-4, "F")))
+    cases.append(Case("the same, with an f that ignores its argument and reads x itself (as lambda _: net.loss())",
+                      ("tanh_closure", [V, U], rng.normal(size=(3, 4)), 1e-4, "C")))
     X, y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
     cases.append(Case("mean softmax cross-entropy of X W, W of shape (4, 3), h=1e-5",
                       ("softmax_loss", [X, y], rng.normal(size=(4, 3)), 1e-5, "C")))
@@ -521,7 +523,7 @@ def torch_function(kind, data):
     if kind == "quadratic":
         A, c = data
         return lambda x: 0.5 * x @ A @ x + c @ x
-    if kind == "tanh_layer":
+    if kind in ("tanh_layer", "tanh_closure"):  # the closure reads the very x it is differentiated at
         V, U = data
         return lambda X: torch.sum(torch.tanh(X @ V) * U)
     if kind == "softmax_loss":

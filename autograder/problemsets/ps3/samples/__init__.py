@@ -164,6 +164,8 @@ MUTANTS = {
         ("h fixed at 1e-5, whatever is passed", "grad = np.zeros_like(x, dtype=float)",
          "grad = np.zeros_like(x, dtype=float)\n    h = 1e-5"),
         ("divided by h instead of 2h", "/ (2 * h)", "/ h"),
+        ("a copy of x perturbed (f that reads x itself sees no change)",
+         "grad = np.zeros_like(x, dtype=float)\n", "grad = np.zeros_like(x, dtype=float)\n    x = x.copy()\n"),
         ("x restored by arithmetic (+h, -2h, +h): off in the last bit",
          "        x[index] = old + h\n        f_plus = f(x)\n        x[index] = old - h\n        f_minus = f(x)\n"
          "        x[index] = old\n",
