@@ -291,3 +291,22 @@ def test_an_added_cell_keeps_imports_definitions_and_constants_each_guarded():
     assert namespace["f"]() == 3 and namespace["x"] == 7 and "A" in namespace and "rng" not in namespace
     assert notebooks_module.added_definitions("def broken(:\n") == ("", 1)
     assert notebooks_module.added_definitions("%%html\n<b>hi</b>\n") == ("", 0)
+
+
+def test_a_backward_pass_is_judged_on_its_own_output_beside_a_wrong_forward(notebooks):
+    """One rule for every forward/backward pair (the ps3 handout): the backward runs on the student's own forward's
+    cache and is judged on its own output. A dropout_forward whose out is wrong (scaled twice) but whose cache holds
+    the right mask costs dropout_forward's points only; dropout_backward keeps its own."""
+    master, release = notebooks["ps3"]
+    wrong_out = '''def dropout_forward(x, p, mode, seed):
+    if mode == "eval":
+        return x.copy(), (None, mode)
+    rng = np.random.default_rng(seed)
+    mask = (rng.random(x.shape) >= p) / (1.0 - p)
+    return 2 * x * mask, (mask, mode)
+'''
+    nb = samples.with_alternative(master, release, "dropout_forward", wrong_out)
+    with Grader(get_problem_set("ps3"), fresh_seed()) as grader:
+        result = grader.grade(program_cells(master, nb), only=["dropout_forward", "dropout_backward"])
+    assert not result.functions["dropout_forward"].passed
+    assert result.functions["dropout_backward"].passed, result.functions["dropout_backward"].messages

@@ -246,14 +246,16 @@ def dropout_forward_check(case, got, expected=None):
 
 
 def dropout_backward_check(case, got, expected=None):
-    """The gradient through the units your forward kept, scaled as they were."""
+    """The gradient through the units your forward kept, scaled by 1/(1 - p)."""
     x, p, mode, _, dout = case.args
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return "expected the forward's out and the backward's dx"
     out, dx = got
-    problem = _dropout_out_problem(x, p, mode, out, "the forward's out")
-    if problem:
-        return f"{problem} (dropout_backward is graded with your dropout_forward)"
+    # as every backward pass: graded with your own forward's choices (here, which units it dropped: out == 0), and
+    # on its own output only; wrong values in the forward's out cost dropout_forward's points, not these
+    if not isinstance(out, np.ndarray) or out.dtype.kind not in "biuf" or out.shape != x.shape:
+        return (f"your dropout_forward's out must be an array of shape {x.shape} to tell which units it dropped; "
+                f"got {getattr(out, 'shape', type(out).__name__)} (dropout_backward is graded with your dropout_forward)")
     if not isinstance(dx, np.ndarray) or dx.dtype.kind not in "biuf" or dx.shape != x.shape:
         return f"return value 'dx': expected an array of shape {x.shape}, got {getattr(dx, 'shape', type(dx).__name__)}"
     if mode == "eval" or p == 0:
