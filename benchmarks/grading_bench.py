@@ -150,6 +150,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40, help="submissions in the class (default 40)")
     parser.add_argument("--ps", default="ps1", help="the problem set (default ps1)")
     args = parser.parse_args()
+    # the class is the course's own samples: graded even where the sandbox could read the masters (no bubblewrap)
+    os.environ.setdefault("AUTOGRADER_TRUSTED_SUBMISSIONS", "1")
     from distributed import Client, LocalCluster
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, "
