@@ -9,21 +9,12 @@ shows up red in the notebook.
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
 
 from autograder.device import run_reference, run_variant
+from autograder.edition.visible import driver_for  # the student edition's check finds its drivers the same way
 from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
-from autograder.sandbox.drivers import DRIVERS
-
-
-def driver_for(problem_set: str, name: str):
-    """The same driver the sandbox uses: a shared one, or one of the problem set's drivers.py."""
-    if name in DRIVERS:
-        return DRIVERS[name]
-    module = importlib.import_module(f"autograder.problemsets.{problem_set}.drivers")
-    return module.DRIVERS[name]
 
 
 def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, namespace: dict | None = None) -> None:
