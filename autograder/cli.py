@@ -69,6 +69,22 @@ def cmd_report(args):
         print(f"class report for {name}: {path}")
 
 
+def cmd_similarity(args):
+    from autograder.similarity import write_similarity
+
+    course = _course(args)
+    for name in args.problem_sets:
+        found = write_similarity(course, name, Path(args.to).resolve() if args.to else None, args.threshold)
+        print(f"{name}: {len(found.students)} submission(s) compared in {found.seconds:.1f} s; "
+              f"{len(found.pairs)} pair(s) at or above {found.threshold:.0%} similarity")
+        for pair in found.pairs:
+            functions = ", ".join(fn for fn, (shared, _) in pair.functions.items() if shared)
+            print(f"  {pair.a} and {pair.b}: {pair.similarity:.0%} ({functions})")
+        for student, why in sorted(found.unreadable.items()):
+            print(f"  not compared: {student}: {why}")
+        print(f"side by side, matching lines marked: {found.path}")
+
+
 def cmd_status(args):
     course = _course(args)
     for ps in args.problem_sets or PROBLEM_SET_NAMES:
@@ -171,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem_sets", nargs="+")
     p.add_argument("--to", help="the file to write (default: reports/<ps>.html); with one problem set only")
     p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("similarity", help="pairs of students whose solution cells are alike (MOSS's winnowing on "
+                                          "normalized tokens), function by function, side by side")
+    p.add_argument("problem_sets", nargs="+")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="list pairs whose shared share of fingerprints reaches this (0 to 1; default 0.5)")
+    p.add_argument("--to", help="the file to write (default: reports/<ps>-similarity.html); with one problem set only")
+    p.set_defaults(run=cmd_similarity)
 
     p = sub.add_parser("status", help="what is released, submitted and graded")
     p.add_argument("problem_sets", nargs="*")

@@ -9,7 +9,8 @@ the roster, and shows:
 - for each function, its most common failures: the failing case and the kind of failure, grouped, with how many
   students share it and one example message (the words the students got);
 - grader faults (nothing recorded for those students) and timeouts;
-- the slowest submissions.
+- the slowest submissions;
+- pairs of similar submissions (``autograder.similarity``; the command ``similarity`` shows them side by side).
 
 Plots are matplotlib figures embedded as PNG, so the page is one self-contained file.
 """
@@ -191,6 +192,16 @@ def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
                                       for name, s in sorted(by_function.items())) + "</ul>")
     if not found["faults"] and not by_function:
         parts.append("<p>None.</p>")
+    parts.append("<h2>Similar submissions</h2>")
+    try:
+        from autograder import similarity
+
+        notebooks, release_nb = similarity.read_class(course, problem_set)
+        parts.append(similarity.summary_html(similarity.compare(notebooks, release_nb, problem_set)))
+        parts.append(f"<p>Both cells of each pair side by side: <code>python -m autograder similarity "
+                     f"{e(problem_set)}</code>.</p>")
+    except Exception as error:   # nothing submitted, no release: the rest of the report stands
+        parts.append(f"<p>Not compared: {e(str(error))}</p>")
     parts.append("<h2>Slowest submissions</h2><table><tr><th>student</th><th>seconds in the sandbox</th></tr>")
     parts += [f"<tr><td>{e(s)}</td><td>{sec:.2f}</td></tr>" for sec, s in found["slowest"]]
     parts.append("</table>")
