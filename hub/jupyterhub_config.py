@@ -18,12 +18,18 @@ user). What it sets up:
   Formgrader's tab inside JupyterLab stays blank (nbgrader #1870, #1947). This configuration keeps that protection:
   instructors open Formgrader in its own browser tab, ``/user/<name>/formgrader``.
 
+- **Privacy between accounts:** the hub refuses to start while the course folder is open to other accounts, and
+  closes each user's home to the others (mode 700) before starting their server. In the exchange, nbgrader's
+  inbound folder cannot be listed and each submission's folder name ends in a random string.
+
 Settings from the environment: ``DLCOURSE_DIR`` (the course folder; default: this file's parent),
 ``DLCOURSE_INSTRUCTORS``, ``DLCOURSE_HUB_URL`` (default ``http://127.0.0.1:8000``), ``DLCOURSE_HUB_STATE`` (the hub's
 database and cookie secret; default ``<course>/build/hub``).
 """
 import os
+import pwd
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -37,6 +43,11 @@ COURSE = Path(os.environ.get("DLCOURSE_DIR", HERE.parent)).resolve()
 STATE = Path(os.environ.get("DLCOURSE_HUB_STATE", COURSE / "build" / "hub"))
 STATE.mkdir(parents=True, exist_ok=True)
 
+if COURSE.stat().st_mode & (stat.S_IRWXO):
+    # the masters, the gradebook and every student's submission live there: a student's terminal could read them
+    raise SystemExit(f"{COURSE} is open to every account on this server (mode {stat.filemode(COURSE.stat().st_mode)}): "
+                     f"students could read the masters and each other's submissions from a terminal. Close it to the "
+                     f"instructors (chmod 700 {COURSE}, or 750 with the instructors' group) and start the hub again.")
 course = Course.load(COURSE)              # the course's own nbgrader_config.py and roster.csv
 COURSE_ID = course.course_id
 EXCHANGE = course.config.Exchange.get("root", "/usr/local/share/nbgrader/exchange")
@@ -70,9 +81,24 @@ c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
 
 
+def close_home(name: str, log) -> None:
+    """A user's home folder closed to the other accounts (Debian's useradd leaves it 755 unless HOME_MODE says
+    otherwise): a student's fetched and solved notebooks live there, and a classmate's terminal must not read them."""
+    try:
+        home = Path(pwd.getpwnam(name).pw_dir)
+        mode = home.stat().st_mode
+    except (KeyError, OSError):
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        home.chmod(stat.S_IMODE(mode) & 0o700)
+        log.info("closed %s's home %s to other accounts (was %s)", name, home, stat.filemode(mode))
+
+
 def pre_spawn_hook(spawner):
     """Instructors: JupyterLab on the course folder, Formgrader included. Students: their home folder, the
-    configuration in hub/student/ (no Formgrader, no Create assignment; the exchange and the course id)."""
+    configuration in hub/student/ (no Formgrader, no Create assignment; the exchange and the course id). Every
+    user's home is closed to the other accounts first."""
+    close_home(spawner.user.name, spawner.log)
     instructor = spawner.user.name in INSTRUCTORS
     spawner.environment.update({
         "PATH": f"{VENV_BIN}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
