@@ -265,3 +265,30 @@ def log_in(browser, base_url: str, user: str, log: Path):
         page.screenshot(path=str(SHOTS / f"hub-login-{user}-failed.png"))
         raise AssertionError(f"{user}'s JupyterLab did not open:\n{log.read_text()[-4000:]}")
     return page
+
+
+def test_the_prying_check_finds_what_is_left_open(accounts):
+    """Control for step 4: a home left at 755, an inbound folder that can be listed and a course folder open to
+    all are each reported, and so is the marker wherever it lies."""
+    base, users = accounts
+    student, student2 = users["student"], users["student2"]
+    home = Path(pwd.getpwnam(student).pw_dir)
+    home.chmod(0o755)
+    marker = f"only-{student}-wrote-this-{secrets.token_hex(6)}"
+    notebook = home / "course101" / "ps1" / "ps1.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text(f'{{"marker": "{marker}"}}')
+    inbound = base / "exchange" / "course101" / "inbound"
+    inbound.mkdir(parents=True)
+    inbound.chmod(0o755)
+    course = base / "course"
+    (course / "solutions" / "ps1").mkdir(parents=True)
+    (course / "solutions" / "ps1" / "ps1.ipynb").write_text("{}")
+    for folder in (home / "course101", notebook.parent, base / "exchange", base / "exchange" / "course101", course,
+                   course / "solutions", course / "solutions" / "ps1"):
+        folder.chmod(0o755)
+    report = as_user(student2, sys.executable, "-c", PRYING, str(notebook), str(home), str(base / "exchange"),
+                     str(course), str(base), marker, cwd=Path("/"))
+    for expected in (f"read {notebook}", f"listed {home}", f"listed {inbound}", f"listed {course}",
+                     f"read {course / 'solutions' / 'ps1' / 'ps1.ipynb'}", f"found the marker in {notebook}"):
+        assert expected in report, (expected, report)
