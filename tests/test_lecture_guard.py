@@ -41,12 +41,6 @@ KNOWN_PASSES = {
         'sgd -> ps2.sgd', 'sgd_momentum -> ps2.sgd_momentum', 'nesterov_momentum -> ps2.nesterov_momentum',
         'adagrad -> ps2.adagrad', 'rmsprop -> ps2.rmsprop', 'adam -> ps2.adam',
     },
-    '03a_backprop.ipynb': {
-        'affine_forward -> ps3.affine_forward', 'relu_forward -> ps3.relu_forward',
-        'softmax_loss -> ps3.softmax_loss', 'numerical_gradient -> ps3.numerical_gradient',
-        'relative_error -> ps3.relative_error', 'affine_backward -> ps3.affine_backward',
-        'relu_backward -> ps3.relu_backward',
-    },
     '03b_training_mlps.ipynb': {
         'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
         'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss',
@@ -101,10 +95,6 @@ KNOWN_NAMES = {
     },
     '02b_sgd_and_optimizers.ipynb': {
         'adagrad', 'adam', 'nesterov_momentum', 'rmsprop', 'sgd', 'sgd_momentum',
-    },
-    '03a_backprop.ipynb': {
-        'affine_backward', 'affine_forward', 'numerical_gradient', 'relative_error', 'relu_backward',
-        'relu_forward', 'softmax_loss',
     },
     '03b_training_mlps.ipynb': {
         'affine_backward', 'affine_forward', 'batchnorm_forward', 'dropout_backward', 'dropout_forward',
