@@ -62,11 +62,6 @@ KNOWN_PASSES = {
         'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
         'max_pool_backward -> ps4.max_pool_backward',
     },
-    '05a_rnns_and_bptt.ipynb': {
-        'rnn_step_forward -> ps5.rnn_step_forward', 'rnn_forward -> ps5.rnn_forward',
-        'clip_grad_norm -> ps5.clip_grad_norm', 'rnn_step_backward -> ps5.rnn_step_backward',
-        'rnn_backward -> ps5.rnn_backward',
-    },
     '05b_lstm_and_gru.ipynb': {
         'rnn_forward -> ps5.rnn_forward', 'clip_grad_norm -> ps5.clip_grad_norm',
         'lstm_step_forward -> ps5.lstm_step_forward', 'lstm_forward -> ps5.lstm_forward',
@@ -107,9 +102,6 @@ KNOWN_NAMES = {
         'affine_backward', 'affine_forward', 'conv1d_forward', 'conv_backward', 'conv_forward', 'he_init',
         'kmax_pool', 'max_pool_backward', 'max_pool_forward', 'relu_backward', 'relu_forward', 'sgd_momentum',
         'softmax_loss', 'train_convnet', 'train_mlp',
-    },
-    '05a_rnns_and_bptt.ipynb': {
-        'clip_grad_norm', 'rnn_backward', 'rnn_forward', 'rnn_step_backward', 'rnn_step_forward',
     },
     '05b_lstm_and_gru.ipynb': {
         'adam', 'clip_grad_norm', 'gru_step_forward', 'lstm_backward', 'lstm_forward',
