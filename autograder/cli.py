@@ -124,10 +124,17 @@ def cmd_lab(args):
 
 def cmd_site(args):
     from autograder.course import find_root
-    from autograder.site import build_site
+    from autograder.publish import PublishError, publish
+    from autograder.site import SiteError, build_site
 
     root = find_root()
-    build_site(root, Path(args.out) if args.out else root / "build" / "site")
+    try:
+        edition = publish(Course.load(root), root / "build" / "edition", log=lambda line: None)
+        print(f"built from the student edition in {edition}")
+        build_site(root, Path(args.out) if args.out else root / "build" / "site", edition=edition)
+    except (PublishError, SiteError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def cmd_demo(args):

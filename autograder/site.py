@@ -5,18 +5,88 @@
     build/site/problem-sets/<ps>.html     each problem set's student version (no solutions, not executed)
 
 The lectures are executed here (nbclient, which also stores the widgets' state, so that a slider shows its
-current figure on the page); the test suite passes in the notebooks it has just executed instead.
+current figure on the page); the test suite passes in the notebooks it has just executed instead. `make site` builds
+from the student edition (`python -m autograder publish`, into build/edition/), so that the site shows exactly what
+students get.
+
+The site works offline: it makes no request outside itself. nbconvert's lab template loads MathJax, require.js and
+the widget manager from public CDNs; here they come from npm packages (pinned below), installed once into
+build/site-assets/ and copied into build/site/assets/, and the pages point there.
 """
 from __future__ import annotations
 
 import html
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
 
 LECTURE_TIMEOUT_S = 180
+# npm package -> the files and folders of it that the site serves (MathJax: the TeX input, the CommonHTML output
+# and its web fonts, what the lab template's configuration "TeX-AMS_CHTML-full,Safe" loads)
+ASSET_PACKAGES = {
+    "mathjax@2.7.9": ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX",
+                      "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"),
+    "@jupyter-widgets/html-manager@1.0.15": ("dist/embed-amd.js",),
+    "requirejs@2.3.7": ("require.js",),
+}
+# where each page (one folder below the site's root) finds them
+ASSET_URLS = {
+    "mathjax_url": "../assets/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+    "require_js_url": "../assets/requirejs/require.js",
+    "widget_renderer_url": "../assets/html-manager/dist/embed-amd.js",
+}
+
+
+class SiteError(Exception):
+    """The site cannot be built; the message says why and what to do."""
+
+
+def _package_folder(spec: str) -> str:
+    return spec.rsplit("@", 1)[0]
+
+
+def assets_unavailable(cache: Path) -> str | None:
+    """Why the assets cannot be had here (not installed in ``cache`` and no npm), or None."""
+    modules = cache / "node_modules"
+    if all((modules / _package_folder(spec) / "package.json").exists() for spec in ASSET_PACKAGES) or shutil.which("npm"):
+        return None
+    return "no npm on this machine to install the site's MathJax, require.js and widget manager (apt-get install npm)"
+
+
+def install_assets(cache: Path, log=print) -> Path:
+    """The npm packages of ASSET_PACKAGES in ``cache``/node_modules (installed once, then reused)."""
+    modules = cache / "node_modules"
+    wanted = [spec for spec in ASSET_PACKAGES if not (modules / _package_folder(spec) / "package.json").exists()]
+    if wanted:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SiteError("the site serves MathJax, require.js and the widget manager itself (it must work "
+                            "offline), and installs them once with npm, which this machine lacks: install Node.js "
+                            "and npm (Debian: apt-get install npm), then run `make site` again")
+        cache.mkdir(parents=True, exist_ok=True)
+        log(f"  installing {', '.join(wanted)} from npm into {cache} (once)")
+        run = subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
+                              "--no-save", *wanted], capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            raise SiteError(f"npm could not install {', '.join(wanted)}:\n{run.stderr[-2000:]}")
+    return modules
+
+
+def copy_assets(modules: Path, out: Path) -> None:
+    """The parts of the packages the pages use, into ``out``/assets/<package>/."""
+    for spec, parts in ASSET_PACKAGES.items():
+        package = _package_folder(spec)
+        target = out / "assets" / package.rsplit("/", 1)[-1]
+        for part in parts:
+            source = modules / package / part
+            if source.is_dir():
+                shutil.copytree(source, target / part)
+            else:
+                (target / part).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, target / part)
 
 
 def execute(path: Path):
@@ -31,7 +101,7 @@ def execute(path: Path):
 def to_html(nb, title: str) -> str:
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", **ASSET_URLS)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
 
@@ -75,21 +145,26 @@ make lab        # creates .venv on first use, then opens JupyterLab on work/ (yo
 """
 
 
-def build_site(root: Path, out: Path, executed: dict | None = None, log=print) -> Path:
-    """Build the site into ``out`` (replaced). ``executed``: {lecture name: executed notebook} to reuse."""
+def build_site(root: Path, out: Path, executed: dict | None = None, log=print, edition: Path | None = None) -> Path:
+    """Build the site into ``out`` (replaced): the lectures and problem sets of ``edition`` (a student edition;
+    default: ``root`` itself), the index from ``root``'s README. ``executed``: {lecture name: executed notebook}
+    to reuse."""
     executed = executed or {}
+    source = edition or root
+    modules = install_assets(root / "build" / "site-assets", log)
     if out.exists():
         shutil.rmtree(out)
     (out / "lectures").mkdir(parents=True)
     (out / "problem-sets").mkdir()
-    lectures = sorted(p.stem for p in (root / "course").glob("*.ipynb"))
+    copy_assets(modules, out)
+    lectures = sorted(p.stem for p in (source / "course").glob("*.ipynb"))
     for name in lectures:
-        nb = executed.get(name) or execute(root / "course" / f"{name}.ipynb")
+        nb = executed.get(name) or execute(source / "course" / f"{name}.ipynb")
         (out / "lectures" / f"{name}.html").write_text(to_html(nb, name))
         log(f"  lectures/{name}.html")
-    problem_sets = sorted(p.parent.name for p in (root / "assignments").glob("*/*.ipynb"))
+    problem_sets = sorted(p.parent.name for p in (source / "assignments").glob("*/*.ipynb"))
     for name in problem_sets:
-        nb = nbformat.read(root / "assignments" / name / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(source / "assignments" / name / f"{name}.ipynb", as_version=4)
         (out / "problem-sets" / f"{name}.html").write_text(to_html(nb, name))
         log(f"  problem-sets/{name}.html")
     (out / "index.html").write_text(index_page(root, lectures, problem_sets))
