@@ -30,17 +30,6 @@ KNOWN_PASSES = {
         'perceptron_fast -> ps1.train_perceptron', 'geometric_margin -> ps1.geometric_margin',
         'hinge_sgd_step -> ps1.hinge_sgd_step',
     },
-    '02a_losses_and_risk.ipynb': {
-        'absolute_loss -> ps2.absolute_loss', 'squared_loss -> ps2.squared_loss',
-        'eps_insensitive_loss -> ps2.eps_insensitive_loss', 'huber_loss -> ps2.huber_loss',
-        'logistic_loss -> ps2.logistic_loss', 'hinge_loss -> ps2.hinge_loss', 'logsumexp -> ps2.logsumexp',
-        'softmax -> ps2.softmax', 'softmax_cross_entropy -> ps2.softmax_cross_entropy',
-        'multiclass_hinge_loss -> ps2.multiclass_hinge_loss',
-    },
-    '02b_sgd_and_optimizers.ipynb': {
-        'sgd -> ps2.sgd', 'sgd_momentum -> ps2.sgd_momentum', 'nesterov_momentum -> ps2.nesterov_momentum',
-        'adagrad -> ps2.adagrad', 'rmsprop -> ps2.rmsprop', 'adam -> ps2.adam',
-    },
     '03b_training_mlps.ipynb': {
         'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
         'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss',
@@ -83,13 +72,6 @@ KNOWN_PASSES = {
 KNOWN_NAMES = {
     '01_perceptron.ipynb': {
         'geometric_margin', 'hinge_sgd_step', 'perceptron_update', 'predict', 'sgd',
-    },
-    '02a_losses_and_risk.ipynb': {
-        'absolute_loss', 'eps_insensitive_loss', 'hinge_loss', 'huber_loss', 'logistic_loss', 'logsumexp',
-        'multiclass_hinge_loss', 'softmax', 'softmax_cross_entropy', 'squared_loss',
-    },
-    '02b_sgd_and_optimizers.ipynb': {
-        'adagrad', 'adam', 'nesterov_momentum', 'rmsprop', 'sgd', 'sgd_momentum',
     },
     '03b_training_mlps.ipynb': {
         'affine_backward', 'affine_forward', 'batchnorm_forward', 'dropout_backward', 'dropout_forward',
