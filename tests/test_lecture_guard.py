@@ -25,11 +25,6 @@ GUARD = REPO / "tests" / "lecture_guard.py"
 LECTURES = sorted((REPO / "course").glob("*.ipynb"))
 
 KNOWN_PASSES = {
-    '01_perceptron.ipynb': {
-        'predict -> ps1.predict', 'perceptron_sgd_step -> ps1.perceptron_update',
-        'perceptron_fast -> ps1.train_perceptron', 'geometric_margin -> ps1.geometric_margin',
-        'hinge_sgd_step -> ps1.hinge_sgd_step',
-    },
     '03b_training_mlps.ipynb': {
         'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
         'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss',
@@ -70,9 +65,6 @@ KNOWN_PASSES = {
     },
 }
 KNOWN_NAMES = {
-    '01_perceptron.ipynb': {
-        'geometric_margin', 'hinge_sgd_step', 'perceptron_update', 'predict', 'sgd',
-    },
     '03b_training_mlps.ipynb': {
         'affine_backward', 'affine_forward', 'batchnorm_forward', 'dropout_backward', 'dropout_forward',
         'glorot_init', 'he_init', 'relu_backward', 'relu_forward', 'sgd_momentum', 'softmax_loss',
