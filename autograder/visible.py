@@ -12,9 +12,10 @@ import copy
 import inspect
 
 from autograder.device import run_reference, run_variant
-from autograder.edition.visible import driver_for  # the student edition's check finds its drivers the same way
+from autograder.edition.visible import driver_for, may_change_for  # the edition's check finds its drivers alike
 from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
+from autograder.sandbox.drivers import guard_inputs
 
 
 def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, namespace: dict | None = None) -> None:
@@ -28,7 +29,8 @@ def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, names
     if namespace is None:
         caller = inspect.currentframe().f_back
         namespace = caller.f_globals if caller else {}
-    namespace = {**namespace, name: function}
+    namespace = guard_inputs({**namespace, name: function}, {f.name: f.signature for f in ps.functions},
+                             may_change_for(problem_set))
     drive = driver_for(problem_set, fn.driver)
     cases = fn.cases(seed)
     outcomes = []

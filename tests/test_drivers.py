@@ -158,3 +158,83 @@ def test_a_backward_must_read_its_own_cache_and_any_layout_of_x_is_fine():
                               "scale_backward", [x, w, dout])
     assert honest[1] == x.sum() and leaky[1] != x.sum()
     assert np.array_equal(drivers.forward({"scale_forward": honest_forward}, "scale_forward", [x, w]), 2 * x)
+
+
+# ------------------------------------------------------------------ every graded call leaves its arguments alone
+def dropout_forward(x, p, mode, seed):
+    if mode != "train":
+        return x.copy(), None
+    mask = (np.random.default_rng(seed).random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def dropout_backward_in_place(dout, cache):
+    dout *= cache                       # the caller's upstream gradient, scaled in place
+    return dout
+
+
+def batchnorm_forward_in_place(x, gamma, beta, bn_param):
+    x -= x.mean(axis=0)                 # the caller's x centred in place
+    out = gamma * x / np.sqrt(x.var(axis=0) + 1e-5) + beta
+    bn_param["running_mean"] = bn_param["running_mean"] * 0.9   # allowed: bn_param carries the running statistics
+    return out, (x, gamma)
+
+
+def sgd_with_state(w, dw, config):
+    config.setdefault("learning_rate", 1e-2)        # allowed: the config carries the optimizer's state
+    return w - config["learning_rate"] * dw, config
+
+
+def test_every_driver_call_is_checked_whatever_the_driver():
+    """ps3's own dropout_backward driver never compared dout; through guard_inputs it does, for every driver."""
+    from autograder.problemsets.ps3 import drivers as ps3_drivers
+
+    x, dout = np.ones((4, 5)), np.full((4, 5), 2.0)
+    view = drivers.guard_inputs({"dropout_forward": dropout_forward, "dropout_backward": dropout_backward_in_place},
+                                {"dropout_forward": "dropout_forward(x, p, mode, seed)",
+                                 "dropout_backward": "dropout_backward(dout, cache)"})
+    with pytest.raises(InputChanged, match="dropout_backward changed dout, which it was given, in place"):
+        ps3_drivers.dropout_backward(view, "dropout_backward", [x, 0.5, "train", 3, dout])
+    view = drivers.guard_inputs({"batchnorm_forward": batchnorm_forward_in_place},
+                                {"batchnorm_forward": "batchnorm_forward(x, gamma, beta, bn_param)"})
+    with pytest.raises(InputChanged, match="batchnorm_forward changed x, which it was given"):
+        view["batchnorm_forward"](np.arange(6.0).reshape(3, 2), np.ones(2), np.zeros(2),
+                                  {"running_mean": np.zeros(2), "mode": "train"})
+
+
+def test_what_a_contract_lets_change_may_change():
+    """An optimizer's config, batch norm's bn_param and a backward's cache are exempt; numerical_gradient's x is
+    left to its own driver, which says where it changed."""
+    view = drivers.guard_inputs({"sgd": sgd_with_state}, {"sgd": "sgd(w, dw, config)"})
+    w, config = view["sgd"](np.ones(3), np.ones(3), {})
+    assert config == {"learning_rate": 1e-2} and np.allclose(w, 0.99)
+
+    def centred_bn(x, gamma, beta, bn_param):
+        bn_param["running_mean"] = bn_param["running_mean"] + 1.0
+        return x - x.mean(axis=0), None
+
+    view = drivers.guard_inputs({"batchnorm_forward": centred_bn},
+                                {"batchnorm_forward": "batchnorm_forward(x, gamma, beta, bn_param)"})
+    view["batchnorm_forward"](np.ones((2, 2)), np.ones(2), np.zeros(2), {"running_mean": np.zeros(2)})
+    from autograder.problemsets.ps3 import drivers as ps3_drivers
+
+    def shifting(f, x, h):
+        x += h                                   # and never put back
+        return np.zeros_like(x)
+
+    view = drivers.guard_inputs({"numerical_gradient": shifting}, {"numerical_gradient": "numerical_gradient(f, x, h)"},
+                                ps3_drivers.MAY_CHANGE)
+    with pytest.raises(ValueError, match=r"x is not left as it was found: x\[0\]"):
+        ps3_drivers.numerical_gradient(view, "numerical_gradient", ["quadratic", (np.eye(2), np.ones(2)),
+                                                                   np.ones(2), 1e-3, "C"])
+
+
+def test_the_visible_check_applies_the_same_rule():
+    """check() in the notebook: a softmax that shifts the caller's scores in place fails and names them."""
+    def softmax(scores):
+        scores -= scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    with pytest.raises(AssertionError, match="softmax changed scores, which it was given, in place"):
+        check("ps2", "softmax", softmax, namespace={})

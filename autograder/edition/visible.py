@@ -21,7 +21,7 @@ import numpy as np
 
 from autograder.grading.judge import judge
 from autograder.sandbox import codec
-from autograder.sandbox.drivers import DRIVERS
+from autograder.sandbox.drivers import DRIVERS, guard_inputs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _loaded: dict[str, tuple[dict, dict]] = {}
@@ -77,6 +77,14 @@ def driver_for(problem_set: str, name: str):
     return importlib.import_module(f"autograder.problemsets.{problem_set}.drivers").DRIVERS[name]
 
 
+def may_change_for(problem_set: str) -> dict:
+    """The arguments a problem set's drivers check themselves ({function: (argument, ...)}), as the grader reads them."""
+    try:
+        return getattr(importlib.import_module(f"autograder.problemsets.{problem_set}.drivers"), "MAY_CHANGE", {})
+    except ImportError:
+        return {}
+
+
 def check(problem_set: str, name: str, function, namespace: dict | None = None) -> None:
     """Check ``function`` on the visible cases. ``namespace`` (default: the caller's globals, i.e. the notebook's)
     is where drivers find your other functions (a backward pass's forward)."""
@@ -89,7 +97,8 @@ def check(problem_set: str, name: str, function, namespace: dict | None = None) 
     if namespace is None:
         caller = inspect.currentframe().f_back
         namespace = caller.f_globals if caller else {}
-    namespace = {**namespace, name: function}
+    namespace = guard_inputs({**namespace, name: function},
+                             {n: f["signature"] for n, f in document["functions"].items()}, may_change_for(problem_set))
     entry = Entry(name, spec["points"], tuple(spec["returns"]), spec["rtol"], spec["atol"], spec["sequence"],
                   tuple(Known(n, e) for n, e in spec["misconceptions"]))
     drive = driver_for(problem_set, spec["driver"])

@@ -548,7 +548,8 @@ class Grader:
             "rlimits": rlimits,
             "allowed_modules": list(limits.allowed_modules) + list(policy.packages_for(imports)),
             "cells": [{"id": c.id, "source": c.source} for c in cells],
-            "functions": [{"name": fn.name, "driver": fn.driver, "cases": self._inputs_spec[i],
+            "functions": [{"name": fn.name, "signature": fn.signature, "driver": fn.driver,
+                           "cases": self._inputs_spec[i],
                            "memory_mb": min(fn.memory_mb, limits.memory_mb) if fn.memory_mb else None,
                            "cpu_s": min(fn.cpu_s, limits.cpu_s) if fn.cpu_s else None}
                           for i, fn in enumerate(self.problem_set.functions)],

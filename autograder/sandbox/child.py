@@ -171,6 +171,8 @@ def main(job_dir):
     stdlib_dir = os.path.dirname(os.__file__) + os.sep
     view = dict(namespace)
     view.update({k: v for k, v in captured.items() if v is not None})
+    view = drivers.guard_inputs(view, {fn["name"]: fn.get("signature", "") for fn in functions},
+                                getattr(ps_drivers, "MAY_CHANGE", {}) if ps_drivers is not None else {})
     for index in job["run"]:
         fn = functions[index]
         modules_before = set(sys.modules)

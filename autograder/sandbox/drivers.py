@@ -67,6 +67,63 @@ def _unchanged(function, name, given, args):
                                "they were and return new arrays")
 
 
+# arguments that a graded function may change in place, by their name in the registry's signature: a backward
+# pass's cache is the student's own business; an optimizer's config carries its state from step to step (CS231n's
+# contract) and batch norm's bn_param its running statistics
+ALWAYS_MAY_CHANGE = ("cache", "config", "bn_param")
+
+
+def parameter_names(signature: str) -> list[str]:
+    """``"affine_forward(x, W, b)"`` -> ``["x", "W", "b"]``."""
+    inside = signature[signature.find("(") + 1:signature.rfind(")")] if "(" in signature else ""
+    return [part.split("=")[0].strip().lstrip("*") for part in inside.split(",") if part.strip()]
+
+
+def _leaves_inputs_alone(function, name, names, may_change):
+    """``function``, checking on every call that it left each argument it must not change as it found it."""
+    import copy
+    import functools
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        given = {}
+        for i, value in enumerate(args):
+            label = names[i] if i < len(names) else f"argument {i + 1}"
+            if label in may_change:
+                continue
+            try:
+                given[i] = (label, copy.deepcopy(value))
+            except Exception:   # an argument that cannot be copied is not judged
+                pass
+        result = function(*args, **kwargs)
+        for i, (label, before) in given.items():
+            where = _first_change(before, args[i], label)
+            if where:
+                raise InputChanged(f"{name} changed {where}, which it was given, in place; leave its arguments as "
+                                   "they were and return new arrays")
+        return result
+
+    return checked
+
+
+def guard_inputs(namespace, signatures, may_change=None):
+    """A copy of ``namespace`` in which every graded function (``signatures``: {name: the registry's signature})
+    checks, on every call a driver makes, that it left its arguments as it found them: a change made in place is an
+    error that names the argument, whatever the driver. Arguments named in ALWAYS_MAY_CHANGE, and those a problem
+    set's drivers list in ``may_change`` ({name: (argument, ...)}: a driver that checks one itself, with its own
+    message), are exempt. The grader and the visible checks call drivers through it alike."""
+    view = dict(namespace)
+    may_change = may_change or {}
+    for name, signature in signatures.items():
+        function = view.get(name)
+        if callable(function) and not getattr(function, "_leaves_inputs_alone", False):
+            wrapped = _leaves_inputs_alone(function, name, parameter_names(signature),
+                                           set(ALWAYS_MAY_CHANGE) | set(may_change.get(name, ())))
+            wrapped._leaves_inputs_alone = True
+            view[name] = wrapped
+    return view
+
+
 def keeps_inputs(namespace, name, args):
     """The plain call, for a function that must leave what it is given as it found it (a training loop starts
     from the given parameters and returns new ones): afterwards every argument is compared with a copy taken

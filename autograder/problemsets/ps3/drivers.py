@@ -54,7 +54,8 @@ def numerical_gradient(namespace, name, args):
     grad = namespace[name](f, x, h)
     if x.shape == before.shape and not np.array_equal(x, before):
         i = np.unravel_index(np.argmax(x != before), x.shape)
-        raise ValueError(f"x is not left as it was found: x{list(i)} was {before[i]!r} and is now {x[i]!r} (put "
+        raise ValueError(f"x is not left as it was found: x{[int(k) for k in i]} was {float(before[i])!r} and is now "
+                         f"{float(x[i])!r} (put "
                          "each entry back from a saved copy; adding and subtracting h leaves rounding errors)")
     return grad, np.array(x, copy=True)
 
@@ -83,6 +84,9 @@ def same_seed(namespace, name, args):
         raise ValueError("two calls with the same seed gave different arrays: draw from np.random.default_rng(seed)")
     return first
 
+
+# numerical_gradient's driver checks x itself, and says where it changed (autograder.sandbox.drivers.guard_inputs)
+MAY_CHANGE = {"numerical_gradient": ("x",)}
 
 DRIVERS = {"dropout_backward": dropout_backward, "dropout_forward": dropout_forward,
            "numerical_gradient": numerical_gradient, "same_seed": same_seed}
