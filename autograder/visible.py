@@ -12,7 +12,7 @@ import copy
 import inspect
 
 from autograder.device import run_reference, run_variant
-from autograder.edition.visible import driver_for, may_change_for  # the edition's check finds its drivers alike
+from autograder.edition.visible import driver_for, may_change_for, redefinition_warning  # as the edition's check
 from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
 from autograder.sandbox.drivers import guard_inputs
@@ -25,6 +25,9 @@ def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, names
     fn = ps[name]
     if not callable(function):
         raise AssertionError(f"{name} is not a function")
+    warning = redefinition_warning(name)
+    if warning:
+        print(warning)
     # the notebook's namespace, so a driver can call the student's other functions too
     if namespace is None:
         caller = inspect.currentframe().f_back

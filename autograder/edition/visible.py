@@ -25,6 +25,51 @@ from autograder.sandbox.drivers import DRIVERS, guard_inputs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _loaded: dict[str, tuple[dict, dict]] = {}
+_defined_in: dict[str, set] = {}   # function name -> the notebook cells (their ids) whose run defined it at top level
+
+
+def _record_definitions(result) -> None:
+    """IPython's post_run_cell hook: which cell defined which top-level function (the cell's id, as JupyterLab and
+    nbclient send it). A cell that does not parse, or a front end that sends no id, records nothing."""
+    import ast
+
+    info = getattr(result, "info", None)
+    cell_id = getattr(info, "cell_id", None)
+    source = getattr(info, "raw_cell", None)
+    if not cell_id or not isinstance(source, str):
+        return
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):   # IPython syntax (magics): the transformed cell is not kept here
+        return
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _defined_in.setdefault(node.name, set()).add(cell_id)
+
+
+def _watch_definitions() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and _record_definitions not in shell.events.callbacks.get("post_run_cell", []):
+        shell.events.register("post_run_cell", _record_definitions)
+
+
+def redefinition_warning(name: str) -> str | None:
+    """A warning when ``name`` was defined in more than one cell: this check uses the definition run last, while
+    the grader takes each graded function from its own cell (as it was right after that cell ran)."""
+    cells = _defined_in.get(name, set())
+    if len(cells) < 2:
+        return None
+    return (f"warning: {name} is defined in {len(cells)} cells of this notebook. This check used the definition you "
+            f"ran last; the grader uses the one in {name}'s own cell (the solution cell under its heading), as it was "
+            f"right after that cell ran. Give the other definition another name, or the grade may differ from this "
+            f"check.")
+
+
+_watch_definitions()
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,9 @@ def check(problem_set: str, name: str, function, namespace: dict | None = None) 
     spec = document["functions"][name]
     if not callable(function):
         raise AssertionError(f"{name} is not a function")
+    warning = redefinition_warning(name)
+    if warning:
+        print(warning)
     if namespace is None:
         caller = inspect.currentframe().f_back
         namespace = caller.f_globals if caller else {}
