@@ -103,3 +103,43 @@ def test_a_cpu_limit_holds_when_the_student_lifts_the_soft_limit(notebooks, ps1_
     assert "ran out of CPU time" in " ".join(result.functions["perceptron_update"].messages), \
         result.functions["perceptron_update"].messages
     assert result.score == ps1_with_limits.total_points - 1
+
+
+def test_a_timeout_says_which_of_the_students_functions_took_the_time(notebooks):
+    """train_perceptron runs out of time because the perceptron_update it calls is slow (which passes its own few
+    cases in time): the message names perceptron_update, with its seconds and calls, not only train_perceptron."""
+    master, release = notebooks[PS]
+    ps = get_problem_set(PS)
+    short = tuple(dataclasses.replace(fn, time_limit_s=4.0) if fn.name == "train_perceptron" else fn
+                  for fn in ps.functions)
+    ps = dataclasses.replace(ps, functions=short)
+    slow_update = '''def perceptron_update(w, b, x, y):
+    import time
+    time.sleep(0.05)
+    if y * (w @ x + b) <= 0:
+        return w + y * x, b + y
+    return w.copy(), b
+'''
+    calling = '''def train_perceptron(X, y, max_epochs):
+    w, b, mistakes = np.zeros(X.shape[1]), 0.0, 0
+    for epoch in range(max_epochs):
+        made = 0
+        for i in range(len(X)):
+            new_w, new_b = perceptron_update(w, b, X[i], y[i])
+            if new_b != b or not np.array_equal(new_w, w):
+                made += 1
+            w, b = new_w, new_b
+        mistakes += made
+        if made == 0:
+            return w, b, mistakes, True
+    return w, b, mistakes, False
+'''
+    nb = samples.with_alternative(master, release, "train_perceptron",
+                                  {"perceptron_update": slow_update, "train_perceptron": calling})
+    with Grader(ps, fresh_seed()) as grader:
+        result = grader.grade(program_cells(master, nb), only=["perceptron_update", "train_perceptron"])
+    assert result.functions["perceptron_update"].passed, result.functions["perceptron_update"].messages
+    message = " ".join(result.functions["train_perceptron"].messages)
+    assert "timed out after 4 s" in message and "your functions it calls took perceptron_update" in message, message
+    seconds = float(message.split("perceptron_update ")[1].split(" s")[0])
+    assert seconds >= 2.0, message

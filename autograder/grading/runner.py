@@ -113,6 +113,21 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
+def where_time_went(reason: str, spent: dict[str, tuple[float, int]]) -> str:
+    """For a function that ran out of time: how much of it went into the student's other graded functions that it
+    called (so that a slow helper is named, not only the function that called it)."""
+    if not ("timed out" in reason or "CPU time" in reason or "time budget" in reason):
+        return ""
+    named = sorted(((seconds, calls, name) for name, (seconds, calls) in spent.items() if seconds >= 0.5),
+                   reverse=True)[:5]
+    if not named:
+        return ""
+    return ("; of its time, your functions it calls took " +
+            ", ".join(f"{name} {seconds:.1f} s ({calls} call{'s' if calls != 1 else ''})"
+                      for seconds, calls, name in named) +
+            ": make those faster first (each is graded on its own cases too)")
+
+
 def death_reason(returncode: int | None, timed_out: float | None, log_tail: str, out_of_cpu: bool = False) -> str:
     if out_of_cpu:
         return "ran out of CPU time"
@@ -499,7 +514,8 @@ class Grader:
                     break
                 if state["broken_at"] is not None:
                     name = functions[state["broken_at"]].name
-                    outcomes[state["broken_at"]] = state["reason"]
+                    outcomes[state["broken_at"]] = state["reason"] + where_time_went(
+                        state["reason"], state["spent"].get(state["broken_at"], {}))
                     notes.append(f"{state['reason']} in {name}.")
                 remaining = [i for i in remaining if i not in outcomes]
         finally:
@@ -583,8 +599,9 @@ class Grader:
         os.close(write_fd)
         budgets = {i: self.time_limit(self.problem_set.functions[i]) for i in run}
         clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic(), cap)
-        state = {"booted": False, "cell": None, "reached_functions": False, "done": []}
         functions = self.problem_set.functions
+        state = {"booted": False, "cell": None, "reached_functions": False, "done": [], "spent": {},
+                 "names": {fn.name for fn in functions}, "run": set(run)}
         watch = CpuWatch(marker, self.limits.cpu_s, {
             i: min(functions[i].cpu_s, self.limits.cpu_s) for i in run if functions[i].cpu_s})
         timed_out, out_of_cpu, watching, next_poll = None, False, None, time.monotonic() + CpuWatch.POLL_S
@@ -657,6 +674,16 @@ class Grader:
             clock.start(int(arg), now)
         elif kind == "D" and arg.isdigit() and clock.done(int(arg), now):
             state["done"].append(int(arg))
+        elif kind == "U" and state["reached_functions"]:
+            # time spent in the student's other graded functions: hostile text, kept only when it is well formed
+            parts = arg.split(" ")
+            try:
+                index, name, seconds, calls = int(parts[0]), parts[1], float(parts[2]), int(parts[3])
+            except (ValueError, IndexError):
+                return
+            if len(parts) == 4 and index in state["run"] and name in state["names"] and \
+                    0 <= seconds < 1e7 and 0 <= calls < 10 ** 15:
+                state["spent"].setdefault(index, {})[name] = (seconds, calls)
 
     @staticmethod
     def _kill(process: subprocess.Popen, grace_s: float = 0.0):

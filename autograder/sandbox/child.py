@@ -122,6 +122,52 @@ def probe(paths, job_dir):
             json.dump(readable, f)
 
 
+class TimeSpent:
+    """Where a graded function's time goes: while it is graded, the student's other graded functions (as its code
+    finds them, in the notebook's namespace) are timed, and the totals are reported on the progress channel
+    (``U <index> <name> <seconds> <calls>``) at most twice a second and when it is done, so that a timeout can say
+    which of them took the time even when this process is killed."""
+
+    EVERY_S = 0.5
+
+    def __init__(self, say):
+        import time
+
+        self.say, self.clock = say, time.perf_counter
+        self.totals, self.index, self.last = {}, None, 0.0
+
+    def report(self, force=False):
+        now = self.clock()
+        if force or now - self.last >= self.EVERY_S:
+            self.last = now
+            for name, (seconds, calls) in self.totals.items():
+                self.say(f"U {self.index} {name} {seconds:.3f} {calls}")
+
+    def _timed(self, function, name):
+        import functools
+
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            start = self.clock()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                total = self.totals.setdefault(name, [0.0, 0])
+                total[0] += self.clock() - start
+                total[1] += 1
+                self.report()
+
+        return timed
+
+    def watch(self, namespace, names, index):
+        """Time ``names`` in ``namespace`` for the function ``index``; returns the originals, to be put back."""
+        self.totals, self.index, self.last = {}, index, self.clock()
+        originals = {n: namespace[n] for n in names if callable(namespace.get(n))}
+        for name, function in originals.items():
+            namespace[name] = self._timed(function, name)
+        return originals
+
+
 def main(job_dir):
     stay_out_of_pid_1()
     with open(os.path.join(job_dir, "job.json")) as f:
@@ -173,6 +219,7 @@ def main(job_dir):
     view.update({k: v for k, v in captured.items() if v is not None})
     view = drivers.guard_inputs(view, {fn["name"]: fn.get("signature", "") for fn in functions},
                                 getattr(ps_drivers, "MAY_CHANGE", {}) if ps_drivers is not None else {})
+    spent = TimeSpent(say)
     for index in job["run"]:
         fn = functions[index]
         modules_before = set(sys.modules)
@@ -180,6 +227,7 @@ def main(job_dir):
         set_limits(hard, function_limits(fn, hard))
         outcomes, out_arrays = [], {}
         driver = known_drivers.get(fn["driver"])
+        others = spent.watch(namespace, graded_names - {fn["name"]}, index)
         for args in cases[index]:
             if not callable(view.get(fn["name"])):
                 outcomes.append({"error": f"{fn['name']} is not defined (or not a function)"})
@@ -198,6 +246,8 @@ def main(job_dir):
                 outcomes.append({"error": message})
                 if isinstance(error, MemoryError) or getattr(error, "errno", None) == 27:
                     break  # out of memory or over the output limit: the other cases would only repeat it
+        namespace.update(others)
+        spent.report(force=True)
         set_limits(hard)
         # modules without a file are runtime artefacts (Cython's shared-type modules, for example); files of the
         # standard library's own folder are the standard library, named in stdlib_module_names or not
