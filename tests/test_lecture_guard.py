@@ -25,13 +25,6 @@ GUARD = REPO / "tests" / "lecture_guard.py"
 LECTURES = sorted((REPO / "course").glob("*.ipynb"))
 
 KNOWN_PASSES = {
-    '03b_training_mlps.ipynb': {
-        'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
-        'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss',
-        'dropout_forward -> ps3.dropout_forward', 'batchnorm_forward -> ps3.batchnorm_forward',
-        'glorot_init -> ps3.glorot_init', 'he_init -> ps3.he_init', 'affine_backward -> ps3.affine_backward',
-        'relu_backward -> ps3.relu_backward', 'dropout_backward -> ps3.dropout_backward',
-    },
     '04a_convolutions.ipynb': {
         'conv_output_size -> ps4.conv_output_size', 'conv_forward_naive -> ps4.conv_forward_naive',
         'conv_forward -> ps4.conv_forward_naive', 'conv_forward_naive -> ps4.conv_forward',
@@ -65,10 +58,6 @@ KNOWN_PASSES = {
     },
 }
 KNOWN_NAMES = {
-    '03b_training_mlps.ipynb': {
-        'affine_backward', 'affine_forward', 'batchnorm_forward', 'dropout_backward', 'dropout_forward',
-        'glorot_init', 'he_init', 'relu_backward', 'relu_forward', 'sgd_momentum', 'softmax_loss',
-    },
     '04a_convolutions.ipynb': {
         'conv_forward', 'conv_forward_naive', 'conv_output_size',
     },

@@ -702,6 +702,76 @@ def train_mlp_check(case, got, expected=None):
     return held_out_problem(case, got, expected, mlp_predict, ACCURACY_NEEDED)
 
 
+
+# ------------------------------------------------------------------ XOR
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+def xor_params(rng, sizes, scale=1.0):
+    """Weights N(0, scale^2 / fan_in) and biases N(0, 0.1^2) of a tanh MLP with sizes (D, d1, ..., 1)."""
+    params = {}
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{layer}"] = rng.normal(size=(n_in, n_out)) * scale / math.sqrt(n_in)
+        params[f"b{layer}"] = rng.normal(size=n_out) * 0.1
+    return params
+
+
+def train_xor_cases(rng):
+    """Full-batch gradient descent from given weights, step for step against torch.optim.SGD on
+    F.binary_cross_entropy_with_logits: XOR with and without a hidden layer, a noisy XOR through two hidden
+    layers, no steps at all, saturated units, and a confident wrong logit (where a log of 1 - p gives inf)."""
+    corners = rng.integers(0, 2, size=(40, 2)).astype(float)
+    noisy_X = corners + rng.normal(size=(40, 2)) * 0.15
+    noisy_y = np.logical_xor(corners[:, 0], corners[:, 1]).astype(float)
+    big = xor_params(rng, (2, 3, 1))
+    big["W1"], big["W2"], big["b2"] = big["W1"] * 30.0, np.full((3, 1), 15.0) * np.sign(rng.normal(size=(3, 1))), \
+        np.array([float(rng.choice([-1.0, 1.0])) * 5.0])
+    confident = {"W1": 40.0 + rng.normal(size=(2, 1)), "b1": -40.0 + rng.normal(size=1)}
+    return [
+        Case("XOR, 2 tanh hidden units, 100 steps, step 0.5", (XOR_X, XOR_Y, xor_params(rng, (2, 2, 1)), 100, 0.5)),
+        Case("XOR, 8 tanh hidden units, 300 steps, step 1", (XOR_X, XOR_Y, xor_params(rng, (2, 8, 1)), 300, 1.0)),
+        Case("XOR without a hidden layer (logistic regression: W1 (2, 1), b1 (1,)), 50 steps, step 0.5",
+             (XOR_X, XOR_Y, xor_params(rng, (2, 1)), 50, 0.5)),
+        Case("noisy XOR, 40 points, two hidden layers (5, 4), 60 steps, step 0.3",
+             (noisy_X, noisy_y, xor_params(rng, (2, 5, 4, 1)), 60, 0.3)),
+        Case("0 steps: the given params back (a copy) and no losses", (XOR_X, XOR_Y, xor_params(rng, (2, 3, 1)), 0, 0.5)),
+        Case("saturated: tanh units at ±1 and logits of about ±40 (the loss must stay finite), 20 steps, step 0.01",
+             (XOR_X, XOR_Y, big, 20, 0.01)),
+        Case("a confident wrong logit: no hidden layer, s about +40 at (1, 1) whose label is 0 (1 - p is 0 in float64: "
+             "compute the loss from s), 20 steps, step 0.01", (XOR_X, XOR_Y, confident, 20, 0.01)),
+    ]
+
+
+def xor_logits_torch(params, X):
+    layers = len(params) // 2
+    h = X
+    for layer in range(1, layers + 1):
+        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        if layer < layers:
+            h = torch.tanh(h)
+    return h[:, 0]
+
+
+def train_xor_reference(X, y, params, steps, learning_rate, reduction="mean"):
+    params = {k: leaf(v) for k, v in params.items()}
+    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(xor_logits_torch(params, X), y, reduction=reduction)
+        losses.append(loss.detach())
+        loss.backward()
+        optimizer.step()
+    losses = torch.stack(losses) if losses else torch.zeros(0, dtype=X.dtype, device=X.device)
+    return {k: v.detach() for k, v in params.items()}, losses
+
+
+def train_xor_summed(X, y, params, steps, learning_rate):
+    """Known mistake: the loss and its gradient summed over the examples instead of averaged."""
+    return train_xor_reference(X, y, params, steps, learning_rate, reduction="sum")
+
+
 PROBLEM_SET = ProblemSet(
     name="ps3",
     title="Problem set 3: backprop and MLPs",
@@ -782,5 +852,10 @@ PROBLEM_SET = ProblemSet(
                        misconceptions=(Misconception("summed", train_mlp_summed,
                                                      "each step on the minibatch's summed loss; the step takes the "
                                                      "gradient of its mean"),)),
+        GradedFunction("train_xor", "train_xor(X, y, params, steps, learning_rate)", ("params", "losses"), 2,
+                       train_xor_cases, train_xor_reference, rtol=1e-9, atol=1e-11, driver="keeps_inputs",
+                       misconceptions=(Misconception("summed", train_xor_summed,
+                                                     "the loss summed over the examples; the mean binary "
+                                                     "cross-entropy is asked for, and its gradient"),)),
     ),
 )

@@ -217,6 +217,24 @@ MUTANTS = {
          "velocity[key] = momentum * velocity[key] + (1 - momentum) * grads[key]"),
         ("the given params updated in place (a shallow copy, then -=)", TRAIN_LOOP, TRAIN_LOOP_IN_PLACE),
     ],
+    "train_xor": [
+        ("gradient summed over the examples instead of averaged", "ds = (p - y)[:, None] / len(y)",
+         "ds = (p - y)[:, None]"),
+        ("the logit's gradient without the sigmoid, s - y", "ds = (p - y)[:, None] / len(y)",
+         "ds = (s - y)[:, None] / len(y)"),
+        ("tanh's derivative as 1 - h instead of 1 - h^2", "* (1.0 - hs[layer - 1] ** 2)", "* (1.0 - hs[layer - 1])"),
+        ("tanh on the output layer too", "hs.append(np.tanh(z) if layer < layers else z)", "hs.append(np.tanh(z))"),
+        ("biases never updated", "for key in params:", 'for key in [k for k in params if k.startswith("W")]:'),
+        ("the loss as -log p computed from p (inf for a confident wrong logit)",
+         "losses[step] = np.mean(np.logaddexp(0.0, s) - y * s)",
+         "losses[step] = np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p))"),
+        ("the loss recorded after the step", "        for key in params:\n            params[key] = params[key] - learning_rate * grads[key]\n",
+         "        for key in params:\n            params[key] = params[key] - learning_rate * grads[key]\n"
+         "        h = X\n        for layer in range(1, layers + 1):\n"
+         "            h = h @ params[f\"W{layer}\"] + params[f\"b{layer}\"]\n"
+         "            h = np.tanh(h) if layer < layers else h\n"
+         "        losses[step] = np.mean(np.logaddexp(0.0, h[:, 0]) - y * h[:, 0])\n"),
+    ],
 }
 
 _AFFINE_DICT_CACHE = {
@@ -504,6 +522,37 @@ def train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed):
             for k in params:
                 params[k], configs[k] = sgd_momentum(params[k], grads[k], configs[k])
     return params
+'''),
+    ],
+    "train_xor": [
+        ("a forward and a backward helper, the sigmoid through np.where", '''def _sigmoid(s):
+    e = np.exp(-np.abs(s))
+    return np.where(s >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+def _forward(params, X):
+    hs = [X]
+    L = len(params) // 2
+    for l in range(1, L + 1):
+        z = hs[-1] @ params["W%d" % l] + params["b%d" % l]
+        hs.append(np.tanh(z) if l < L else z)
+    return hs
+
+def train_xor(X, y, params, steps, learning_rate):
+    params = {k: np.array(v, dtype=float) for k, v in params.items()}
+    L = len(params) // 2
+    losses = []
+    for _ in range(steps):
+        hs = _forward(params, X)
+        s = hs[-1].ravel()
+        losses.append(np.mean(y * np.logaddexp(0.0, -s) + (1 - y) * np.logaddexp(0.0, s)))
+        delta = ((_sigmoid(s) - y) / X.shape[0]).reshape(-1, 1)
+        new = {}
+        for l in range(L, 0, -1):
+            new["W%d" % l] = params["W%d" % l] - learning_rate * hs[l - 1].T @ delta
+            new["b%d" % l] = params["b%d" % l] - learning_rate * delta.sum(axis=0)
+            delta = (delta @ params["W%d" % l].T) * (1 - hs[l - 1] ** 2)
+        params = new
+    return params, np.array(losses, dtype=float)
 '''),
     ],
 }
