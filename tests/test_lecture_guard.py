@@ -46,16 +46,6 @@ KNOWN_PASSES = {
         'rnn_backward -> ps5.rnn_backward', 'lstm_step_backward -> ps5.lstm_step_backward',
         'lstm_backward -> ps5.lstm_backward', 'lstm_peephole_step_backward -> ps5.lstm_peephole_step_backward',
     },
-    '06a_autoencoders_and_embeddings.ipynb': {
-        'triplet_loss -> ps6.triplet_loss', 'linear_ae_loss -> ps6.linear_ae_loss',
-        'principal_angles -> ps6.principal_angles',
-    },
-    '06b_toolkits.ipynb': {
-        'affine_forward -> ps3.affine_forward', 'relu_forward -> ps3.relu_forward',
-        'softmax_loss -> ps3.softmax_loss', 'mlp_loss -> ps3.mlp_loss', 'conv_forward -> ps4.conv_forward_naive',
-        'conv_forward -> ps4.conv_forward', 'affine_backward -> ps3.affine_backward',
-        'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
-    },
 }
 KNOWN_NAMES = {
     '04a_convolutions.ipynb': {
@@ -70,13 +60,6 @@ KNOWN_NAMES = {
         'adam', 'clip_grad_norm', 'gru_step_forward', 'lstm_backward', 'lstm_forward',
         'lstm_peephole_step_backward', 'lstm_peephole_step_forward', 'lstm_step_backward', 'lstm_step_forward',
         'predict', 'rnn_backward', 'rnn_forward',
-    },
-    '06a_autoencoders_and_embeddings.ipynb': {
-        'linear_ae_loss', 'principal_angles', 'triplet_loss',
-    },
-    '06b_toolkits.ipynb': {
-        'affine_backward', 'affine_forward', 'conv_backward', 'conv_forward', 'he_init', 'max_pool_backward',
-        'max_pool_forward', 'mlp_loss', 'relu_backward', 'relu_forward', 'sgd_momentum', 'softmax_loss',
     },
 }
 
