@@ -39,13 +39,6 @@ KNOWN_PASSES = {
         'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
         'max_pool_backward -> ps4.max_pool_backward',
     },
-    '05b_lstm_and_gru.ipynb': {
-        'rnn_forward -> ps5.rnn_forward', 'clip_grad_norm -> ps5.clip_grad_norm',
-        'lstm_step_forward -> ps5.lstm_step_forward', 'lstm_forward -> ps5.lstm_forward',
-        'lstm_peephole_step_forward -> ps5.lstm_peephole_step_forward', 'gru_step_forward -> ps5.gru_step_forward',
-        'rnn_backward -> ps5.rnn_backward', 'lstm_step_backward -> ps5.lstm_step_backward',
-        'lstm_backward -> ps5.lstm_backward', 'lstm_peephole_step_backward -> ps5.lstm_peephole_step_backward',
-    },
 }
 KNOWN_NAMES = {
     '04a_convolutions.ipynb': {
@@ -55,11 +48,6 @@ KNOWN_NAMES = {
         'affine_backward', 'affine_forward', 'conv1d_forward', 'conv_backward', 'conv_forward', 'he_init',
         'kmax_pool', 'max_pool_backward', 'max_pool_forward', 'relu_backward', 'relu_forward', 'sgd_momentum',
         'softmax_loss', 'train_convnet', 'train_mlp',
-    },
-    '05b_lstm_and_gru.ipynb': {
-        'adam', 'clip_grad_norm', 'gru_step_forward', 'lstm_backward', 'lstm_forward',
-        'lstm_peephole_step_backward', 'lstm_peephole_step_forward', 'lstm_step_backward', 'lstm_step_forward',
-        'predict', 'rnn_backward', 'rnn_forward',
     },
 }
 

@@ -5,8 +5,9 @@ backward runs right after the student's own forward with random upstream gradien
 compared by name with autograd. The references are PyTorch's own recurrent layers (``nn.RNNCell``, ``nn.RNN``,
 ``nn.LSTMCell``, ``nn.LSTM``, ``nn.GRUCell``) called with the student's weights mapped (transposed) through
 ``torch.func.functional_call``, so autograd gives the gradients in the student's layout. The decks' LSTM
-variant, whose output gate also reads the new cell state, has no torch layer: its reference is the same
-equations in torch ops. The truncated-BPTT character model is graded like week 3's training loops: exactly
+variants (the output gate reading the new cell state; all three gates reading the old one; coupled input and forget
+gates) have no torch layer: their references are the same equations in torch ops, the last two written on the
+slide's concatenations. The truncated-BPTT character model is graded like week 3's training loops: exactly
 against the same torch model trained the same way (clipping by ``clip_grad_norm_`` included), and by its
 held-out cross-entropy, computed here.
 """
@@ -266,6 +267,60 @@ def peephole_old_cell(x, h_prev, c_prev, Wx, Wh, Wc, b):
     return lstm_step_ops(x, h_prev, c_prev, Wx, Wh, b, Wc=Wc, peek_old_cell=True)
 
 
+# ------------------------------------------------------------------ the IFT6758 deck's forms: all gates peek, coupled gates
+def lstm_form_cases(rng, form, backward=False):
+    """One step of the coupled LSTM ("coupled": Wx (D, 3H), Wh (H, 3H), b (3H,), gates f, g, o) or of the LSTM whose
+    three gates read the old cell ("all_peephole": Wc (H, 3H) for i, f, o); the shapes of the other steps."""
+    cases = []
+    for label, n, t, d, h, scale, init in SHAPES:
+        if t > 1:
+            label = label.replace(f"T={t}, ", "").replace(f", T={t}", "")
+        blocks = 3 if form == "coupled" else 4
+        x = rng.normal(size=(n, d))
+        h0, c0 = rng.normal(size=(n, h)) * init, rng.normal(size=(n, h)) * init
+        Wx, Wh = rng.normal(size=(d, blocks * h)) * scale, rng.normal(size=(h, blocks * h)) * scale
+        extra = (rng.normal(size=(h, 3 * h)) * scale,) if form == "all_peephole" else ()
+        b = rng.normal(size=blocks * h) * scale
+        args = (x, h0, c0, Wx, Wh) + extra + (b,)
+        if backward:
+            args += (rng.normal(size=(n, h)), rng.normal(size=(n, h)))
+        cases.append(Case(label, args))
+    return cases
+
+
+def coupled_step_reference(x, h_prev, c_prev, Wx, Wh, b):
+    """The slide's coupled cell, c_t = f * c_(t-1) + (1 - f) * c~_t, each gate sigma(W . [h_(t-1), x_t] + b)."""
+    H = Wh.shape[0]
+    xh = torch.cat([h_prev, x], dim=1)
+    W = torch.cat([Wh, Wx], dim=0)                       # rows for [h_(t-1), x_t]
+    f = torch.sigmoid(xh @ W[:, :H] + b[:H])
+    candidate = torch.tanh(xh @ W[:, H:2 * H] + b[H:2 * H])
+    o = torch.sigmoid(xh @ W[:, 2 * H:] + b[2 * H:])
+    c = f * c_prev + (1 - f) * candidate
+    return o * torch.tanh(c), c
+
+
+def coupled_step_backward_reference(x, h_prev, c_prev, Wx, Wh, b, dh, dc):
+    return step_grads(coupled_step_reference, x, h_prev, c_prev, Wx, Wh, b, dh, dc)
+
+
+def all_peephole_step_reference(x, h_prev, c_prev, Wx, Wh, Wc, b):
+    """The slide's gates, sigma(W . [c_(t-1), h_(t-1), x_t] + b) for i, f and o, written literally on a concatenation."""
+    H = Wh.shape[0]
+    chx = torch.cat([c_prev, h_prev, x], dim=1)
+    zeros = torch.zeros(H, H, dtype=Wc.dtype, device=Wc.device)
+    peeks = {"i": Wc[:, :H], "f": Wc[:, H:2 * H], "g": zeros, "o": Wc[:, 2 * H:]}
+    gate = {name: chx @ torch.cat([peeks[name], Wh[:, k * H:(k + 1) * H], Wx[:, k * H:(k + 1) * H]]) + b[k * H:(k + 1) * H]
+            for k, name in enumerate("ifgo")}
+    i, f, o = torch.sigmoid(gate["i"]), torch.sigmoid(gate["f"]), torch.sigmoid(gate["o"])
+    c = f * c_prev + i * torch.tanh(gate["g"])
+    return o * torch.tanh(c), c
+
+
+def all_peephole_step_backward_reference(x, h_prev, c_prev, Wx, Wh, Wc, b, dh, dc):
+    return step_grads(all_peephole_step_reference, x, h_prev, c_prev, Wx, Wh, Wc, b, dh, dc)
+
+
 # ------------------------------------------------------------------ the GRU
 def gru_cases(rng, backward=False):
     cases = []
@@ -481,6 +536,22 @@ PROBLEM_SET = ProblemSet(
                        lambda rng: lstm_cases(rng, step=True, backward=True, peephole=True),
                        peephole_step_backward_reference, RTOL, ATOL, driver="states_backward",
                        uses=("lstm_peephole_step_forward",)),
+        GradedFunction("lstm_all_peephole_step_forward",
+                       "lstm_all_peephole_step_forward(x, h_prev, c_prev, Wx, Wh, Wc, b)", ("h", "c"), 1,
+                       lambda rng: lstm_form_cases(rng, "all_peephole"), all_peephole_step_reference, RTOL, ATOL,
+                       driver="states"),
+        GradedFunction("lstm_all_peephole_step_backward", "lstm_all_peephole_step_backward(dh, dc, cache)",
+                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "dWc", "db"), 2,
+                       lambda rng: lstm_form_cases(rng, "all_peephole", backward=True),
+                       all_peephole_step_backward_reference, RTOL, ATOL, driver="states_backward",
+                       uses=("lstm_all_peephole_step_forward",)),
+        GradedFunction("lstm_coupled_step_forward", "lstm_coupled_step_forward(x, h_prev, c_prev, Wx, Wh, b)",
+                       ("h", "c"), 1, lambda rng: lstm_form_cases(rng, "coupled"), coupled_step_reference, RTOL, ATOL,
+                       driver="states"),
+        GradedFunction("lstm_coupled_step_backward", "lstm_coupled_step_backward(dh, dc, cache)",
+                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), 2,
+                       lambda rng: lstm_form_cases(rng, "coupled", backward=True), coupled_step_backward_reference,
+                       RTOL, ATOL, driver="states_backward", uses=("lstm_coupled_step_forward",)),
         GradedFunction("gru_step_forward", "gru_step_forward(x, h_prev, Wx, Wh, bx, bh)", ("h",), 2, gru_cases,
                        gru_step_reference, RTOL, ATOL, driver="forward", misconceptions=GRU_VARIANTS),
         GradedFunction("gru_step_backward", "gru_step_backward(dh, cache)", ("dx", "dh_prev", "dWx", "dWh", "dbx", "dbh"),

@@ -123,6 +123,36 @@ MUTANTS = {
         ("dWc from the old cell state", "c.T @ do_pre", "c_prev.T @ do_pre"),
         ("do_pre @ Wc instead of its transpose", "do_pre @ Wc.T", "do_pre @ Wc"),
     ],
+    "lstm_all_peephole_step_forward": [
+        ("the output gate reads the new cell state (section 6's choice)",
+         "o = sigmoid(a[:, 3 * H:] + peek[:, 2 * H:])\n    c = f * c_prev + i * g",
+         "c = f * c_prev + i * g\n    o = sigmoid(a[:, 3 * H:] + c @ Wc[:, 2 * H:])"),
+        ("the peephole blocks read in the order f, i, o",
+         "i = sigmoid(a[:, :H] + peek[:, :H])\n    f = sigmoid(a[:, H:2 * H] + peek[:, H:2 * H])",
+         "i = sigmoid(a[:, :H] + peek[:, H:2 * H])\n    f = sigmoid(a[:, H:2 * H] + peek[:, :H])"),
+        ("no peephole on the forget gate", "f = sigmoid(a[:, H:2 * H] + peek[:, H:2 * H])", "f = sigmoid(a[:, H:2 * H])"),
+        ("tanh(c) omitted from the output", "return o * tanh_c, c, (", "return o * c, c, ("),
+    ],
+    "lstm_all_peephole_step_backward": [
+        ("the peephole paths into c_prev forgotten", "dc_prev = dc * f + dpeek @ Wc.T", "dc_prev = dc * f"),
+        ("dWc from h_prev instead of c_prev", "c_prev.T @ dpeek", "h_prev.T @ dpeek"),
+        ("the output gate left out of the peephole gradients", "np.concatenate([da[:, :2 * H], da[:, 3 * H:]], axis=1)",
+         "np.concatenate([da[:, :2 * H], 0.0 * da[:, 3 * H:]], axis=1)"),
+    ],
+    "lstm_coupled_step_forward": [
+        ("the candidate let in by f instead of 1 - f", "c = f * c_prev + (1.0 - f) * g", "c = f * c_prev + f * g"),
+        ("gates read in the order f, o, g",
+         "f, g, o = sigmoid(a[:, :H]), np.tanh(a[:, H:2 * H]), sigmoid(a[:, 2 * H:])",
+         "f, o, g = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:])"),
+        ("tanh(c) omitted from the output", "return o * tanh_c, c, (", "return o * c, c, ("),
+    ],
+    "lstm_coupled_step_backward": [
+        ("the forget gate's gradient without the write it closes", "dc * (c_prev - g) * f * (1.0 - f)",
+         "dc * c_prev * f * (1.0 - f)"),
+        ("the candidate's gradient scaled by f instead of 1 - f", "dc * (1.0 - f) * (1.0 - g ** 2)",
+         "dc * f * (1.0 - g ** 2)"),
+        ("dc_prev not multiplied by the forget gate", "return da @ Wx.T, da @ Wh.T, dc * f,", "return da @ Wx.T, da @ Wh.T, dc,"),
+    ],
     "gru_step_forward": [
         ("reset gate applied before the hidden matmul (the paper's form)", "n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])",
          "n = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:] + bh[2 * H:])"),
@@ -292,6 +322,57 @@ ALTERNATIVES = {
     return (np.einsum("nk,dk->nd", d_a, Wx), np.einsum("nk,hk->nh", d_a, Wh), d_c * f,
             np.einsum("nd,nk->dk", x, d_a), np.einsum("nh,nk->hk", h_prev, d_a), np.einsum("nh,nk->hk", c, d_o),
             d_a.sum(axis=0))
+'''),
+    ],
+    "lstm_all_peephole_step_forward": [
+        ("the slide's concatenation [c_prev, h_prev, x] times one stacked matrix", '''def lstm_all_peephole_step_forward(x, h_prev, c_prev, Wx, Wh, Wc, b):
+    H = Wh.shape[0]
+    W = np.vstack([np.hstack([Wc[:, :2 * H], np.zeros((H, H)), Wc[:, 2 * H:]]), Wh, Wx])
+    a = np.hstack([c_prev, h_prev, x]) @ W + b
+    i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in (0, 1, 3))
+    g = np.tanh(a[:, 2 * H:3 * H])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, (x, h_prev, c_prev, Wx, Wh, Wc, i, f, g, o, np.tanh(c))
+'''),
+    ],
+    "lstm_all_peephole_step_backward": [
+        ("einsum, the peepholes' gradients gate by gate", '''def lstm_all_peephole_step_backward(dh, dc, cache):
+    x, h_prev, c_prev, Wx, Wh, Wc, i, f, g, o, t = cache
+    H = h_prev.shape[1]
+    d_c = dc + dh * o * (1 - t * t)
+    d_i, d_f, d_g, d_o = d_c * g * i * (1 - i), d_c * c_prev * f * (1 - f), d_c * i * (1 - g * g), dh * t * o * (1 - o)
+    d_a = np.concatenate([d_i, d_f, d_g, d_o], axis=1)
+    d_c_prev = d_c * f
+    for k, d_gate in enumerate((d_i, d_f, d_o)):
+        d_c_prev = d_c_prev + np.einsum("nk,hk->nh", d_gate, Wc[:, k * H:(k + 1) * H])
+    dWc = np.hstack([np.einsum("nh,nk->hk", c_prev, d_gate) for d_gate in (d_i, d_f, d_o)])
+    return (np.einsum("nk,dk->nd", d_a, Wx), np.einsum("nk,hk->nh", d_a, Wh), d_c_prev,
+            np.einsum("nd,nk->dk", x, d_a), np.einsum("nh,nk->hk", h_prev, d_a), dWc, d_a.sum(axis=0))
+'''),
+    ],
+    "lstm_coupled_step_forward": [
+        ("the input gate written out as i = 1 - f, per-gate matrices, float32", '''def lstm_coupled_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    H = Wh.shape[0]
+    x32, h32, c32 = (v.astype(np.float32) for v in (x, h_prev, c_prev))
+    (Wxf, Wxg, Wxo), (Whf, Whg, Who) = np.split(Wx.astype(np.float32), 3, axis=1), np.split(Wh.astype(np.float32), 3, axis=1)
+    bf, bg, bo = np.split(b.astype(np.float32), 3)
+    f = 1 / (1 + np.exp(-(x32 @ Wxf + h32 @ Whf + bf)))
+    i = 1 - f
+    g = np.tanh(x32 @ Wxg + h32 @ Whg + bg)
+    o = 1 / (1 + np.exp(-(x32 @ Wxo + h32 @ Who + bo)))
+    c = f * c32 + i * g
+    return o * np.tanh(c), c, (x, h_prev, c_prev, Wx, Wh, f, g, o, np.tanh(c))
+'''),
+    ],
+    "lstm_coupled_step_backward": [
+        ("per-gate gradients, then stacked", '''def lstm_coupled_step_backward(dh, dc, cache):
+    x, h_prev, c_prev, Wx, Wh, f, g, o, t = cache
+    d_c = dc + dh * o * (1 - t ** 2)
+    d_f = d_c * c_prev * f * (1 - f) - d_c * g * f * (1 - f)
+    d_g = d_c * (1 - f) * (1 - g ** 2)
+    d_o = dh * t * o * (1 - o)
+    d_a = np.hstack([d_f, d_g, d_o])
+    return d_a @ Wx.T, d_a @ Wh.T, d_c * f, x.T @ d_a, h_prev.T @ d_a, d_a.sum(axis=0)
 '''),
     ],
     "gru_step_forward": [
