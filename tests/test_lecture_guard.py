@@ -25,30 +25,8 @@ GUARD = REPO / "tests" / "lecture_guard.py"
 LECTURES = sorted((REPO / "course").glob("*.ipynb"))
 
 KNOWN_PASSES = {
-    '04a_convolutions.ipynb': {
-        'conv_output_size -> ps4.conv_output_size', 'conv_forward_naive -> ps4.conv_forward_naive',
-        'conv_forward -> ps4.conv_forward_naive', 'conv_forward_naive -> ps4.conv_forward',
-        'conv_forward -> ps4.conv_forward',
-    },
-    '04b_convnets_in_practice.ipynb': {
-        'sgd_momentum -> ps2.sgd_momentum', 'affine_forward -> ps3.affine_forward',
-        'relu_forward -> ps3.relu_forward', 'softmax_loss -> ps3.softmax_loss', 'he_init -> ps3.he_init',
-        'conv_forward -> ps4.conv_forward_naive', 'conv_forward -> ps4.conv_forward',
-        'max_pool_forward -> ps4.max_pool_forward', 'conv1d_forward -> ps4.conv1d_forward',
-        'kmax_pool -> ps4.kmax_pool', 'affine_backward -> ps3.affine_backward',
-        'relu_backward -> ps3.relu_backward', 'conv_backward -> ps4.conv_backward',
-        'max_pool_backward -> ps4.max_pool_backward',
-    },
 }
 KNOWN_NAMES = {
-    '04a_convolutions.ipynb': {
-        'conv_forward', 'conv_forward_naive', 'conv_output_size',
-    },
-    '04b_convnets_in_practice.ipynb': {
-        'affine_backward', 'affine_forward', 'conv1d_forward', 'conv_backward', 'conv_forward', 'he_init',
-        'kmax_pool', 'max_pool_backward', 'max_pool_forward', 'relu_backward', 'relu_forward', 'sgd_momentum',
-        'softmax_loss', 'train_convnet', 'train_mlp',
-    },
 }
 
 

@@ -91,6 +91,43 @@ def conv_db_not_summed(x, W, b, stride, padding, dout):
     return dx, dW, dout.sum(dim=0)
 
 
+# ------------------------------------------------------------------ dilated convolution
+DILATED_SHAPES = [  # (label, N, C, H, W, F, kh, kw, stride, padding, dilation)
+    ("dilation 3, a non-square 2 x 3 kernel, padding 1, 12 x 10 input", 2, 3, 12, 10, 3, 2, 3, 1, 1, 3),
+    ("sizes the stride does not divide: 12 x 14, kernel 3, dilation 2, stride 2, no padding",
+     2, 2, 12, 14, 3, 3, 3, 2, 0, 2),
+    ("a batch of one, one channel, dilation 2, stride 3 that does not divide, padding 1, 10 x 13",
+     1, 1, 10, 13, 2, 3, 3, 3, 1, 2),
+    ("dilation 1: the ordinary convolution, stride 2, padding 1", 2, 2, 7, 9, 3, 3, 2, 2, 1, 1),
+    ("a dilated kernel as large as the input (3 x 4 kernel, dilation 2 covers 5 x 7): a 1 x 1 output",
+     3, 2, 5, 7, 2, 3, 4, 1, 0, 2),
+]
+
+
+def dilated_cases(rng):
+    h, w = int(rng.integers(8, 15)), int(rng.integers(8, 15))
+    d, s, p = int(rng.integers(2, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 3))
+    shapes = [("random: 2 images of 3 channels, 8-14 x 8-14 pixels, 4 filters of 3 x 3, dilation 2-3, stride 1-2, "
+               "padding 0-2", 2, 3, h, w, 4, 3, 3, s, p, d)] + DILATED_SHAPES
+    return [Case(label, (rng.normal(size=(n, c, hh, ww)), rng.normal(size=(f, c, kh, kw)), rng.normal(size=f),
+                         stride, padding, dilation))
+            for label, n, c, hh, ww, f, kh, kw, stride, padding, dilation in shapes]
+
+
+def dilated_reference(x, W, b, stride, padding, dilation):
+    return F.conv2d(x, W, b, stride=stride, padding=padding, dilation=dilation)
+
+
+def dilated_flipped(x, W, b, stride, padding, dilation):
+    """Known mistake: the kernel flipped (textbook convolution)."""
+    return F.conv2d(x, W.flip(-1, -2), b, stride=stride, padding=padding, dilation=dilation)
+
+
+def dilated_as_stride(x, W, b, stride, padding, dilation):
+    """Known mistake: the dilation used as the stride of the window (the taps stay adjacent)."""
+    return F.conv2d(x, W, b, stride=stride * dilation, padding=padding)
+
+
 # ------------------------------------------------------------------ pooling
 POOL_SHAPES = [  # (label, N, C, H, W, kernel, stride, values: "normal", "ties" (small integers) or "negative")
     ("random, 2 x 3 x 6 x 8, kernel 2, stride 2", 2, 3, 6, 8, 2, 2, "normal"),
@@ -307,6 +344,12 @@ PROBLEM_SET = ProblemSet(
                        misconceptions=(Misconception("db_not_summed", conv_db_not_summed,
                                                      "db not summed over every output position; a shared bias "
                                                      "collects the gradient of each"),)),
+        GradedFunction("conv_dilated_forward", "conv_dilated_forward(x, W, b, stride, padding, dilation)", ("out",),
+                       2, dilated_cases, dilated_reference, RTOL, ATOL, driver="forward",
+                       misconceptions=(Misconception("flipped", dilated_flipped, FLIPPED),
+                                       Misconception("dilation_as_stride", dilated_as_stride,
+                                                     "the windows moved by the dilation; the dilation spaces the "
+                                                     "kernel's taps inside one window, the stride moves the window"))),
         GradedFunction("max_pool_forward", "max_pool_forward(x, kernel, stride)", ("out",), 1, pool_cases,
                        max_pool_reference, RTOL, ATOL, driver="forward"),
         GradedFunction("max_pool_backward", "max_pool_backward(dout, cache)", ("dx",), 2,

@@ -54,6 +54,17 @@ MUTANTS = {
         ("dW from cols times grad, transposed", "dW = (grad @ cols.T).reshape(W.shape)",
          "dW = (cols @ grad.T).reshape(W.shape)"),
     ],
+    "conv_dilated_forward": [
+        ("dilation ignored in the taps", "r, q = dilation * u, dilation * v", "r, q = u, v"),
+        ("output size of an undilated kernel", "ho = (h + 2 * padding - dilation * (kh - 1) - 1) // stride + 1",
+         "ho = (h + 2 * padding - kh) // stride + 1"),
+        ("stride ignored", "padded[:, :, r:r + stride * ho:stride, q:q + stride * wo:stride]",
+         "padded[:, :, r:r + ho, q:q + wo]"),
+        ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols",
+         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols"),
+        ("bias forgotten", "cols.reshape(c * kh * kw, -1) + b[:, None]", "cols.reshape(c * kh * kw, -1)"),
+        ("padding on one side only", PAD, PAD_ONE_SIDE),
+    ],
     "max_pool_forward": [
         ("mean instead of max", "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
          "out = flat.mean(axis=-1)"),
@@ -259,6 +270,23 @@ def conv_forward(x, W, b, stride=1, padding=0):
         for j in range(dout.shape[3]):
             dx[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i:i + 1, j:j + 1] / (k * k)
     return dx
+'''),
+    ],
+    "conv_dilated_forward": [
+        ("the zero-inserted kernel, a loop over the output positions", '''def conv_dilated_forward(x, W, b, stride=1, padding=0, dilation=1):
+    F_, C, KH, KW = W.shape
+    big = np.zeros((F_, C, dilation * (KH - 1) + 1, dilation * (KW - 1) + 1))
+    big[:, :, ::dilation, ::dilation] = W
+    N, _, H, Wd = x.shape
+    kh, kw = big.shape[2:]
+    Ho, Wo = (H + 2 * padding - kh) // stride + 1, (Wd + 2 * padding - kw) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.zeros((N, F_, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            window = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,fchw->nf", window, big) + b
+    return out, None
 '''),
     ],
     "conv1d_forward": [
