@@ -73,6 +73,8 @@ MUTANTS = {
     "sgd": [
         ("weight decay ignored", 'g = dw + config["weight_decay"] * w', "g = dw"),
         ("steps uphill", 'return w - config["learning_rate"] * g, config', 'return w + config["learning_rate"] * g, config'),
+        ("w updated in place, as CS231n's w -= lr * dw (right values)", 'return w - config["learning_rate"] * g, config',
+         'w -= config["learning_rate"] * g\n    return w, config'),
         ("decoupled weight decay (not torch's SGD)", 'g = dw + config["weight_decay"] * w\n    return w - config["learning_rate"] * g, config',
          'g = dw\n    return w * (1 - config["weight_decay"]) - config["learning_rate"] * g, config'),
     ],

@@ -112,8 +112,11 @@ MUTANTS = {
         ("scaled the wrong way (times 1 - p)", "return dout * mask",
          "return np.divide(dout, mask, out=np.zeros_like(dout), where=mask != 0)"),
         ("eval mode blocks the gradient", "return dout.copy()", "return np.zeros_like(dout)"),
+        ("the caller's dout scaled in place (right values)", "return dout * mask", "dout *= mask\n    return dout"),
     ],
     "batchnorm_forward": [
+        ("the caller's x centred in place (right values)", "x_hat = (x - mu) * inv_std",
+         "x -= mu\n        x_hat = x * inv_std"),
         ("running variance from the biased batch variance", "momentum * var * n / (n - 1)", "momentum * var"),
         ("momentum used the other way round",
          'bn_param["running_mean"] = (1 - momentum) * bn_param["running_mean"] + momentum * mu\n'
@@ -127,6 +130,8 @@ MUTANTS = {
     ],
     "batchnorm_backward": [
         ("dbeta averaged instead of summed", "dbeta = dout.sum(axis=0)", "dbeta = dout.mean(axis=0)"),
+        ("the caller's dout scaled by gamma in place (right values)", "dx_hat = dout * gamma",
+         "dx_hat = dout\n    dx_hat *= gamma"),
         ("dx ignores the paths through the mean and the variance",
          "dx = inv_std / n * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))",
          "dx = dx_hat * inv_std"),
