@@ -1,12 +1,9 @@
 """No lecture may hold code that earns a graded function's points, under any name (README, "Whose code is graded").
 
 tests/lecture_guard.py runs each lecture's definitions and puts every function whose arguments fit a graded
-function's signature through that function's visible check, with the lecture's other definitions beside it.
-
-KNOWN_PASSES and KNOWN_NAMES are what the lectures still hand over today, measured by the guard: the work list of
-the lecture rework, which empties them lecture by lecture. The test fails on anything new (a lecture that starts to
-hand over a graded function, under its name or another), and on anything listed that no longer passes (so that the
-lists only shrink and always say what is left).
+function's signature through that function's visible check, with the lecture's other definitions beside it. The
+lectures were reworked until it found nothing (2026-12-06): any function that passes a graded check, and any
+definition under a graded function's name, fails this test.
 """
 from __future__ import annotations
 
@@ -24,11 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 GUARD = REPO / "tests" / "lecture_guard.py"
 LECTURES = sorted((REPO / "course").glob("*.ipynb"))
 
-KNOWN_PASSES = {
-}
-KNOWN_NAMES = {
-}
-
 
 def guard(paths: list[Path]) -> dict:
     run = subprocess.run([sys.executable, str(GUARD), *map(str, paths)], capture_output=True, text=True, timeout=900)
@@ -36,25 +28,11 @@ def guard(paths: list[Path]) -> dict:
     return json.loads(run.stdout)
 
 
-def test_no_lecture_hands_over_more_graded_code_than_listed():
+def test_no_lecture_hands_over_graded_code():
     found = guard(LECTURES)
-    passes: dict[str, set] = {}
-    for lecture, function, ps, graded in found["passes"]:
-        passes.setdefault(lecture, set()).add(f"{function} -> {ps}.{graded}")
-    names: dict[str, set] = {}
-    for lecture, name in found["names"]:
-        names.setdefault(lecture, set()).add(name)
-    problems = []
-    for lecture in sorted(set(passes) | set(KNOWN_PASSES)):
-        new = passes.get(lecture, set()) - KNOWN_PASSES.get(lecture, set())
-        gone = KNOWN_PASSES.get(lecture, set()) - passes.get(lecture, set())
-        problems += [f"{lecture}: its {item.replace(' -> ', ' passes the visible check of ')}" for item in sorted(new)]
-        problems += [f"{lecture}: {item} no longer passes: remove it from KNOWN_PASSES" for item in sorted(gone)]
-    for lecture in sorted(set(names) | set(KNOWN_NAMES)):
-        new = names.get(lecture, set()) - KNOWN_NAMES.get(lecture, set())
-        gone = KNOWN_NAMES.get(lecture, set()) - names.get(lecture, set())
-        problems += [f"{lecture}: defines {name}, a graded function's name" for name in sorted(new)]
-        problems += [f"{lecture}: no longer defines {name}: remove it from KNOWN_NAMES" for name in sorted(gone)]
+    problems = [f"{lecture}: its {function} passes the visible check of {ps}.{graded}"
+                for lecture, function, ps, graded in found["passes"]]
+    problems += [f"{lecture}: defines {name}, a graded function's name" for lecture, name in found["names"]]
     assert not problems, "\n".join(problems)
 
 
