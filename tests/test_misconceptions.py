@@ -51,6 +51,8 @@ PLANTED = {
     ("ps4", "conv_backward", "db_not_summed"): "db not summed over the positions",
     ("ps4", "max_pool_backward", "every_tie"): "gradient sent to every tied maximum",
     ("ps4", "conv1d_forward", "flipped"): "kernel flipped (true convolution)",
+    ("ps4", "conv_dilated_forward", "flipped"): "kernel flipped (true convolution)",
+    ("ps4", "conv_dilated_forward", "dilation_as_stride"): "the dilation moving the windows, the taps adjacent",
     ("ps4", "kmax_pool", "sorted_by_value"): "sorted by value instead of kept in order",
     ("ps4", "train_convnet", "summed"): "minibatch gradient summed instead of averaged",
     ("ps5", "rnn_backward", "cut"): "BPTT drops the gradient flowing into h_{t-1}",

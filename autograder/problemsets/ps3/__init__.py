@@ -767,11 +767,6 @@ def train_xor_reference(X, y, params, steps, learning_rate, reduction="mean"):
     return {k: v.detach() for k, v in params.items()}, losses
 
 
-def train_xor_summed(X, y, params, steps, learning_rate):
-    """Known mistake: the loss and its gradient summed over the examples instead of averaged."""
-    return train_xor_reference(X, y, params, steps, learning_rate, reduction="sum")
-
-
 PROBLEM_SET = ProblemSet(
     name="ps3",
     title="Problem set 3: backprop and MLPs",
@@ -853,9 +848,6 @@ PROBLEM_SET = ProblemSet(
                                                      "each step on the minibatch's summed loss; the step takes the "
                                                      "gradient of its mean"),)),
         GradedFunction("train_xor", "train_xor(X, y, params, steps, learning_rate)", ("params", "losses"), 2,
-                       train_xor_cases, train_xor_reference, rtol=1e-9, atol=1e-11, driver="keeps_inputs",
-                       misconceptions=(Misconception("summed", train_xor_summed,
-                                                     "the loss summed over the examples; the mean binary "
-                                                     "cross-entropy is asked for, and its gradient"),)),
+                       train_xor_cases, train_xor_reference, rtol=1e-9, atol=1e-11, driver="keeps_inputs"),
     ),
 )

@@ -64,6 +64,8 @@ MUTANTS = {
          "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols"),
         ("bias forgotten", "cols.reshape(c * kh * kw, -1) + b[:, None]", "cols.reshape(c * kh * kw, -1)"),
         ("padding on one side only", PAD, PAD_ONE_SIDE),
+        ("the dilation moving the windows, the taps adjacent", "f, _, kh, kw = W.shape",
+         "f, _, kh, kw = W.shape\n    stride, dilation = stride * dilation, 1"),
     ],
     "max_pool_forward": [
         ("mean instead of max", "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
