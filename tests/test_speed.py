@@ -1,6 +1,8 @@
 """A speed case with a budget calibrated on the grading machine: ps4's conv_forward gets 25 times the
-master solution's time, measured by the same run, so a loop over every output entry runs out of time
-while vectorized versions (im2col, einsum) pass; the feedback says how long it took against the budget."""
+master solution's time, measured by the same run, so the naive six loops (every output entry, every product) run
+out of time while vectorized versions (im2col, einsum) pass; the feedback says how long it took against the budget.
+The loops are hundreds of times slower than the master, far from the factor of 25 even on a busy machine (a loop
+over the output entries alone, with a vectorized window product, came within it once on a loaded 2-core machine)."""
 from __future__ import annotations
 
 import subprocess
@@ -19,11 +21,16 @@ LOOPS = '''def conv_forward(x, W, b, stride=1, padding=0):
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     out = np.zeros((n, f, ho, wo))
-    for i in range(n):
+    for i in range(n):                      # every output entry, every product: the naive six loops
         for k in range(f):
             for r in range(ho):
                 for c in range(wo):
-                    out[i, k, r, c] = np.sum(xp[i, :, r * stride:r * stride + kh, c * stride:c * stride + kw] * W[k]) + b[k]
+                    total = b[k]
+                    for ch in range(x.shape[1]):
+                        for u in range(kh):
+                            for v in range(kw):
+                                total += xp[i, ch, r * stride + u, c * stride + v] * W[k, ch, u, v]
+                    out[i, k, r, c] = total
     return out, (x.shape, W, None, stride, padding)
 '''
 
