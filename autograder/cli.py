@@ -140,7 +140,7 @@ def cmd_site(args):
 def cmd_demo(args):
     from autograder.demo import run_demo
 
-    return 0 if run_demo(Path(args.course) if args.course else None) else 1
+    return 0 if run_demo(Path(args.course) if args.course else None, seed=args.seed) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_selfcheck)
 
     p = sub.add_parser("demo", help="the whole cycle on a built-in sample class, in demo/")
+    p.add_argument("--seed", type=int, help="grade with these hidden cases, to compare two runs (default: fresh)")
     p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser("site", help="a static HTML site: the lectures executed, the problem sets, the weeks")

@@ -27,7 +27,8 @@ def _same_notebook(a: Path, b: Path) -> bool:
     return b.exists() and nbformat.read(a, as_version=4) == nbformat.read(b, as_version=4)
 
 
-def run_demo(root: Path | None = None) -> bool:
+def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
+    """``seed``: grade every problem set with these hidden cases (a fresh seed per problem set by default)."""
     started = time.perf_counter()
     home = find_root(root)
     demo = home / "demo"
@@ -100,7 +101,7 @@ def run_demo(root: Path | None = None) -> bool:
             print(f"  problem: {line}")
         for student in report["missing"]:
             print(f"  missing: {student} (on the roster, no submission)")
-        pipeline.autograde(course, name, log=lambda line: print(f"  {line}"))
+        pipeline.autograde(course, name, log=lambda line: print(f"  {line}"), seed=seed)
         pipeline.feedback(course, name)
         pages = sorted(course.feedback.glob(f"*/{name}/{name}.html"))
         print(f"  feedback: {len(pages)} HTML page(s) in {course.feedback.relative_to(home)}/<student>/{name}/")
