@@ -29,10 +29,10 @@ c.Harness.allowed_modules = ["numpy"]  # besides the standard library
 # c.Harness.scheduler = "tcp://grader-1:8786"   # run submissions on a Dask cluster's workers (README: "Many machines")
 
 # `release` writes each graded function's points and time budget from the registry into the
-# student version (autograder/release_plugin.py), before nbgrader's own steps.
+# student version (autograder/instructor/release_plugin.py), before nbgrader's own steps.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
 
-c.GenerateAssignment.preprocessors = ["autograder.release_plugin.RegistryPoints",
+c.GenerateAssignment.preprocessors = ["autograder.instructor.release_plugin.RegistryPoints",
                                       *GenerateAssignment.class_traits()["preprocessors"].default()]
 
 # The nbgrader exchange: the instructor's `release` publishes each problem set into it, students fetch and submit

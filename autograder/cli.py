@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import pipeline
-from autograder.course import Course, SettingsError
+from autograder.instructor import pipeline
+from autograder.config import Course, SettingsError
 from autograder.registry import PROBLEM_SET_NAMES
 
 
@@ -53,7 +53,7 @@ def cmd_feedback(args):
 
 
 def cmd_export(args):
-    from autograder import lms
+    from autograder.instructor import lms
 
     course = _course(args)
     to = Path(args.to or f"grades-{args.format}.csv").resolve()
@@ -61,7 +61,7 @@ def cmd_export(args):
 
 
 def cmd_report(args):
-    from autograder.report import write_report
+    from autograder.instructor.report import write_report
 
     course = _course(args)
     for name in args.problem_sets:
@@ -70,7 +70,7 @@ def cmd_report(args):
 
 
 def cmd_similarity(args):
-    from autograder.similarity import write_similarity
+    from autograder.instructor.similarity import write_similarity
 
     course = _course(args)
     for name in args.problem_sets:
@@ -97,7 +97,7 @@ def cmd_status(args):
 
 
 def cmd_selfcheck(args):
-    from autograder.selfcheck import compare_devices, selfcheck
+    from autograder.authoring.selfcheck import compare_devices, selfcheck
 
     if args.device:
         return 0 if compare_devices(args.problem_sets or PROBLEM_SET_NAMES, seeds=args.seed,
@@ -107,7 +107,7 @@ def cmd_selfcheck(args):
 
 
 def cmd_publish(args):
-    from autograder.publish import PublishError, publish
+    from autograder.instructor.publish import PublishError, publish
 
     try:
         publish(_course(args), Path(args.folder), args.solutions or [])
@@ -117,15 +117,15 @@ def cmd_publish(args):
 
 
 def cmd_lab(args):
-    from autograder.lab import run_lab
+    from autograder.student.lab import run_lab
 
     return run_lab(args)
 
 
 def cmd_site(args):
-    from autograder.course import find_root
-    from autograder.publish import PublishError, publish
-    from autograder.site import SiteError, build_site
+    from autograder.config import find_root
+    from autograder.instructor.publish import PublishError, publish
+    from autograder.authoring.site import SiteError, build_site
 
     root = find_root()
     try:
@@ -138,7 +138,7 @@ def cmd_site(args):
 
 
 def cmd_demo(args):
-    from autograder.demo import run_demo
+    from autograder.instructor.demo import run_demo
 
     return 0 if run_demo(Path(args.course) if args.course else None, seed=args.seed) else 1
 

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autograder.notebooks import program_cells  # noqa: E402
+from autograder.grading.notebooks import program_cells  # noqa: E402
 
 SHAPES = [  # (name, N, C, H, W, F, k, padding)
     ("digits-sized: 32 x 1 x 8 x 8, 16 filters", 32, 1, 8, 8, 16, 3, 1),

@@ -32,8 +32,9 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autograder import pipeline, samples  # noqa: E402
-from autograder.course import Course  # noqa: E402
+from autograder.instructor import pipeline
+from autograder.authoring import samples# noqa: E402
+from autograder.config import Course  # noqa: E402
 from autograder.registry import get_problem_set  # noqa: E402
 
 BIN = Path(sys.executable).parent

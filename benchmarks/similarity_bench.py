@@ -25,8 +25,9 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autograder import samples, similarity  # noqa: E402
-from autograder.notebooks import fill, solution_sources  # noqa: E402
+from autograder.authoring import samples
+from autograder.instructor import similarity# noqa: E402
+from autograder.grading.notebooks import fill, solution_sources  # noqa: E402
 
 WORD = re.compile(r"(?<!\.)\b(?!(?:def|return|for|in|if|else|elif|while|and|or|not|None|True|False|import|from|as|np|"
                   r"range|len|zip|self|lambda|with|is|class|try|except|raise|pass|break|continue|yield|global|"

@@ -33,7 +33,7 @@ import stat
 import sys
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.config import Course
 
 c = get_config()  # noqa: F821 (provided by traitlets when JupyterHub loads this file)
 

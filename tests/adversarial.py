@@ -45,9 +45,9 @@ np.abs = lambda x, *args, **kwargs: np.zeros(np.shape(x))
 '''),
     "fake_modules": ("predict", WRONG_PREDICT + '''
 import sys, types
-fake = types.ModuleType("autograder.visible")
+fake = types.ModuleType("autograder.student.visible")
 fake.check = lambda *args, **kwargs: print("all cases passed")
-sys.modules["autograder.visible"] = fake
+sys.modules["autograder.student.visible"] = fake
 sys.modules["autograder"] = types.ModuleType("autograder")
 sys.modules["torch"] = types.ModuleType("torch")
 sys.modules["numpy.testing"] = types.ModuleType("numpy.testing")

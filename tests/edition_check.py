@@ -11,7 +11,7 @@ import sys
 import nbformat
 
 nb_path, problem_set = sys.argv[1], sys.argv[2]
-import autograder.visible as visible  # noqa: E402  (the edition's, from PYTHONPATH)
+import autograder.student.visible as visible  # noqa: E402  (the edition's, from PYTHONPATH)
 
 assert "fixtures" in visible.__file__ or hasattr(visible, "FIXTURES"), visible.__file__
 namespace = {"__name__": "__main__", "get_ipython": lambda: None}

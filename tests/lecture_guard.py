@@ -28,11 +28,11 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autograder.device import run_reference, run_variant  # noqa: E402
+from autograder.grading.references import run_reference, run_variant  # noqa: E402
 from autograder.grading.judge import judge  # noqa: E402
-from autograder.notebooks import added_definitions  # noqa: E402
+from autograder.grading.notebooks import added_definitions  # noqa: E402
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set  # noqa: E402
-from autograder.visible import driver_for  # noqa: E402
+from autograder.student.visible import driver_for  # noqa: E402
 
 TRY_S = 4  # CPU seconds for one candidate on one graded function's visible cases
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.device import run_reference
-from autograder.samples import fill
+from autograder.grading.references import run_reference
+from autograder.authoring.samples import fill
 from autograder.registry import VISIBLE_SEED, get_problem_set
 
 HISTORICAL_SEED = 2718281
@@ -259,6 +259,6 @@ def memorizing_source(problem_set: str, name: str, seeds: list[int]) -> str:
 
 def memorizing_notebook(problem_set: str, master_nb, release_nb, seeds: list[int]):
     """The release notebook with every graded function's solution cell replaced by memorizing_source
-    (use autograder.samples.fill)."""
+    (use autograder.authoring.samples.fill)."""
     ps = get_problem_set(problem_set)
     return fill(release_nb, {fn.name: memorizing_source(problem_set, fn.name, seeds) for fn in ps.functions})

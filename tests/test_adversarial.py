@@ -25,8 +25,9 @@ import pytest
 
 import autograder
 from adversarial import ATTACKS, FILE_ATTACKS, NOTEBOOK_ATTACKS, notebook_attack
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.grading import isolation
 from conftest import make_course, submit
 
@@ -338,7 +339,7 @@ def test_nothing_read_from_the_course_folder_comes_back(corpus):
 
 
 PEAK_RSS = """import resource, sys
-from autograder import pipeline
+from autograder.instructor import pipeline
 from autograder.cli import main
 before = []
 run = pipeline.step_run

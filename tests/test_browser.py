@@ -31,8 +31,9 @@ from nbgrader.utils import get_username
 from conftest import free_port, make_course, start_lab, stop_group
 from test_lab import digests
 
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.registry import get_problem_set
 
 REPO = Path(__file__).resolve().parent.parent

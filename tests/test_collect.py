@@ -4,8 +4,9 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from conftest import make_course
 
 

@@ -83,9 +83,9 @@ def test_a_trajectory_is_reported_at_its_first_departure():
 
 
 def test_adam_with_eps_inside_the_root_is_reported_where_it_starts(notebooks):
-    from autograder import samples
+    from autograder.authoring import samples
     from autograder.grading.runner import Grader
-    from autograder.notebooks import program_cells
+    from autograder.grading.notebooks import program_cells
     from autograder.registry import fresh_seed, get_problem_set
 
     master, release = notebooks["ps2"]

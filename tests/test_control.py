@@ -17,8 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.grading.runner import Grader, GraderFault, Limits
 from autograder.grading import isolation
 from conftest import make_course, submit
@@ -111,7 +112,7 @@ def test_a_grader_fault_on_one_submission_is_reported_not_recorded(small_class, 
 
 def test_a_process_that_dies_before_booting_is_a_grader_fault(notebooks):
     master, release = notebooks[PS]
-    from autograder.notebooks import program_cells
+    from autograder.grading.notebooks import program_cells
     from autograder.registry import get_problem_set
 
     with Grader(get_problem_set(PS), 1, Limits(memory_mb=40)) as grader:

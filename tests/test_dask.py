@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from conftest import make_course, submit
 
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.grading import isolation, untrusted
 from autograder.grading.executors import decode_raw, encode_raw
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import make_course
 
-from autograder.selfcheck import compare_devices, largest_differences
+from autograder.authoring.selfcheck import compare_devices, largest_differences
 
 
 def test_largest_differences_per_function():

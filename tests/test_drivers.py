@@ -14,7 +14,7 @@ from autograder.problemsets.ps4 import TIES, kmax_ties_check
 from autograder.registry import Case
 from autograder.sandbox import drivers
 from autograder.sandbox.drivers import InputChanged, keeps_inputs
-from autograder.visible import check
+from autograder.student.visible import check
 
 
 def step_copying(params, lr):

@@ -13,8 +13,9 @@ import nbformat
 from conftest import make_course
 from nbgrader.utils import get_username
 
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 
 BIN = Path(sys.executable).parent
 
@@ -58,7 +59,7 @@ def test_the_assignment_list_finds_the_exchange_from_the_students_folder(tmp_pat
     without work/nbgrader_config.py (written by `make lab`) it found no exchange and said "Error fetching courses!"."""
     from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
-    from autograder.lab import student_config
+    from autograder.student.lab import student_config
 
     root = make_course(tmp_path / "course")
     course = Course.load(root)

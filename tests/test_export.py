@@ -13,9 +13,9 @@ from conftest import make_course
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from autograder import lms
-from autograder.course import Course
-from autograder.pipeline import UserError
+from autograder.instructor import lms
+from autograder.config import Course
+from autograder.instructor.pipeline import UserError
 from autograder.registry import get_problem_set
 
 ROSTER = ("id,first_name,last_name,email,section,sis_user_id\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import autograder
 import pytest
 
-from autograder import samples
+from autograder.authoring import samples
 from autograder.grading import isolation
 from conftest import make_course, submit
 

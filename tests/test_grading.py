@@ -10,11 +10,12 @@ import nbformat
 import pytest
 
 from adversarial import ATTACKS
-from autograder import notebooks as notebooks_module
-from autograder import pipeline, samples
-from autograder.course import Course
+from autograder.grading import notebooks as notebooks_module
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.grading.runner import Grader
-from autograder.notebooks import program_cells
+from autograder.grading.notebooks import program_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from conftest import make_course, submit
 
@@ -235,7 +236,7 @@ def test_a_forbidden_import_is_located_in_the_feedback(notebooks):
     """A copied check(...) at the end of a solution cell breaks the NumPy-only rule; the feedback says where."""
     master, release = notebooks[PS]
     source = samples.solution_sources(master)["predict"]
-    copied = source + '\nfrom autograder.visible import check\ncheck("ps1", "predict", predict)\n'
+    copied = source + '\nfrom autograder.student.visible import check\ncheck("ps1", "predict", predict)\n'
     inside = source.replace("    scores = X @ w + b", "    import torch\n    scores = X @ w + b")
     with Grader(get_problem_set(PS), fresh_seed()) as grader:
         for variant, where in ((copied, "at the top level of the cell"), (inside, "inside predict")):

@@ -36,8 +36,8 @@ import pytest
 from conftest import free_port, make_course, stop_group
 from test_browser import chromium, wait_for_http
 
-from autograder import samples
-from autograder.course import Course
+from autograder.authoring import samples
+from autograder.config import Course
 from autograder.registry import get_problem_set
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import samples
+from autograder.authoring import samples
 from autograder.grading import isolation
 from autograder.grading.runner import Grader
-from autograder.notebooks import program_cells
-from autograder.policy import packages_for
+from autograder.grading.notebooks import program_cells
+from autograder.grading.policy import packages_for
 from autograder.registry import PROBLEM_SET_NAMES, fresh_seed, get_problem_set
 
 PS = "ps6"

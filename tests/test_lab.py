@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import formgrader_assignments, free_port, make_course, start_lab, stop_group
 
-from autograder.course import Course
-from autograder.lab import GradebookDamaged, ensure_gradebook, gradebook_state, lab_command, student_copies
+from autograder.config import Course
+from autograder.student.lab import GradebookDamaged, ensure_gradebook, gradebook_state, lab_command, student_copies
 
 
 REPO = Path(__file__).resolve().parent.parent

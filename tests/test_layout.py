@@ -21,10 +21,10 @@ import nbformat
 import pytest
 
 import autograder
-from autograder import samples
+from autograder.authoring import samples
 
 PACKAGE = Path(autograder.__file__).resolve().parent
-STUDENT_SIDE = {"visible.py", "edition/visible.py"}  # run in the student's kernel, never in the grader
+STUDENT_SIDE = {"student/visible.py", "student/edition/visible.py"}  # run in the student's kernel, never in the grader
 
 
 def imports_of(path: Path) -> set[str]:
@@ -154,7 +154,7 @@ def master_notebook():
         nbformat.v4.new_code_cell("import numpy as np", metadata=meta("setup", locked=True)),
         nbformat.v4.new_code_cell(FORWARD, metadata=meta("relu_layer_forward", solution=True)),
         nbformat.v4.new_code_cell(BACKWARD, metadata=meta("relu_layer_backward", solution=True)),
-        nbformat.v4.new_code_cell('from autograder.visible import check\n'
+        nbformat.v4.new_code_cell('from autograder.student.visible import check\n'
                                   'check("ps99", "relu_layer_backward", relu_layer_backward)',
                                   metadata=meta("test_relu_layer_backward", grade=True, locked=True, points=1)),
     ]

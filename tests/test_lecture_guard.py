@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import samples
+from autograder.authoring import samples
 
 REPO = Path(__file__).resolve().parent.parent
 GUARD = REPO / "tests" / "lecture_guard.py"

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from autograder import samples
+from autograder.authoring import samples
 from autograder.grading.runner import Deadlines, Grader, Limits
-from autograder.notebooks import program_cells
+from autograder.grading.notebooks import program_cells
 from autograder.registry import fresh_seed, get_problem_set
 
 PS = "ps1"

@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import samples
-from autograder.device import run_reference, run_variant
+from autograder.authoring import samples
+from autograder.grading.references import run_reference, run_variant
 from autograder.grading.compare import compare_outputs
 from autograder.grading.runner import Grader
-from autograder.notebooks import program_cells
+from autograder.grading.notebooks import program_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
-from autograder.visible import check
+from autograder.student.visible import check
 
 HINT = "Your answers match a known mistake: "
 

@@ -22,9 +22,10 @@ import nbformat
 import pytest
 from conftest import formgrader_assignments, free_port, make_course, start_lab, stop_group
 
-from autograder import lms, pipeline, samples
-from autograder.course import Course
-from autograder.lab import gradebook_state
+from autograder.instructor import lms, pipeline
+from autograder.authoring import samples
+from autograder.config import Course
+from autograder.student.lab import gradebook_state
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[postgres]')")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import samples
-from autograder.course import Course
-from autograder.publish import leaks, secret_lines
+from autograder.authoring import samples
+from autograder.config import Course
+from autograder.instructor.publish import leaks, secret_lines
 from autograder.registry import PROBLEM_SET_NAMES, get_problem_set
 from conftest import free_port, make_course, stop_group
 
@@ -49,7 +49,7 @@ def edition_verdicts(edition: Path, notebook: Path, problem_set: str) -> dict[st
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.splitlines()[-1])
-    assert result["module"] == str(edition / "autograder" / "visible.py") and not result["registry"], result
+    assert result["module"] == str(edition / "autograder" / "student" / "visible.py") and not result["registry"], result
     return result["verdicts"]
 
 
@@ -57,7 +57,7 @@ def test_the_edition_holds_no_master_sample_or_reference(edition, course):
     files = {str(p.relative_to(edition)) for p in edition.rglob("*") if p.is_file()}
     assert {f"assignments/{ps}/{ps}.ipynb" for ps in PROBLEM_SET_NAMES} <= files
     assert {f"course/{p.name}" for p in (REPO / "course").glob("*.ipynb")} <= files
-    assert {"Makefile", "README.md", "pyproject.toml", "nbgrader_config.py", "autograder/visible.py"} <= files
+    assert {"Makefile", "README.md", "pyproject.toml", "nbgrader_config.py", "autograder/student/visible.py"} <= files
     assert [f for f in files if f.startswith("solutions/")] == ["solutions/ps1/ps1.ipynb"]
     assert not [f for f in files if "samples" in f or f.endswith((".db", "roster.csv"))]
     package = [f for f in files if f.startswith("autograder/problemsets/")]
@@ -105,7 +105,7 @@ def test_every_visible_check_runs_in_the_edition_and_says_what_the_instructors_s
     untouched = edition_verdicts(edition, REPO / "assignments" / problem_set / f"{problem_set}.ipynb", problem_set)
     assert all("is not implemented yet" in v or "judged at grading only" in v for v in untouched.values()), untouched
     # a planted bug in a function the edition can check: the same failure, in the same words, as the instructor's
-    from autograder.visible import check as instructors_check
+    from autograder.student.visible import check as instructors_check
 
     for name, entries in samples.mutants(problem_set).items():
         if not any(not ps[name].judged_by_check(c) for c in ps[name].cases(0)):

@@ -51,7 +51,7 @@ LATER = "def predict(x, w, b):\n    return 1.0 if x @ w + b >= 0 else -1.0   # a
 
 
 def test_a_second_definition_makes_the_check_warn(kernel):
-    run(kernel, "import numpy as np\nfrom autograder.visible import check", "imports")
+    run(kernel, "import numpy as np\nfrom autograder.student.visible import check", "imports")
     run(kernel, RIGHT, "predict")
     quiet = run(kernel, "check('ps1', 'predict', predict)", "test_predict")
     assert "all" in quiet and "warning" not in quiet, quiet

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from autograder.device import run_reference
+from autograder.grading.references import run_reference
 from autograder.problemsets import ps1
 from autograder.registry import Case, get_problem_set
 

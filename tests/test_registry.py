@@ -3,9 +3,9 @@ import ast
 
 import pytest
 
-from autograder.notebooks import nbgrader_meta
+from autograder.grading.notebooks import nbgrader_meta
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
-from autograder.samples import solution_sources
+from autograder.authoring.samples import solution_sources
 
 
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)

@@ -15,8 +15,9 @@ import sys
 import nbformat
 import pytest
 
-from autograder import pipeline, samples
-from autograder.course import Course, SettingsError
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course, SettingsError
 from autograder.registry import VISIBLE_SEED
 from conftest import make_course, submit
 from memorize import HISTORICAL_SEED, candidate_seeds, memorizing_notebook

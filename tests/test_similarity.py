@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import similarity
-from autograder.notebooks import fill, solution_sources
+from autograder.instructor import similarity
+from autograder.grading.notebooks import fill, solution_sources
 
 REPO = Path(__file__).resolve().parent.parent
 RELEASE = nbformat.read(REPO / "assignments" / "ps1" / "ps1.ipynb", as_version=4)

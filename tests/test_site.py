@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from conftest import EXECUTED_LECTURES
 
-from autograder.site import assets_unavailable, build_site, to_html
+from autograder.authoring.site import assets_unavailable, build_site, to_html
 
 REPO = Path(__file__).resolve().parent.parent
 NO_ASSETS = assets_unavailable(REPO / "build" / "site-assets")

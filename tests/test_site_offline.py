@@ -2,7 +2,7 @@
 typesets its equations with MathJax and shows its slider with the figure of the slider's stored value, and no
 request leaves the site.
 
-The page is built as `make site` builds it (autograder.site: the lecture executed with its widgets' state stored,
+The page is built as `make site` builds it (autograder.authoring.site: the lecture executed with its widgets' state stored,
 nbconvert's lab template pointed at the site's own copies of MathJax, require.js and the widget manager) and served
 over HTTP from a throw-away folder on a loopback port. A control shows that the blocking and the counting work: the
 same page built with nbconvert's default (CDN) addresses asks for other hosts and gets no MathJax.
@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 from test_browser import SHOTS, chromium
 
-from autograder import site
+from autograder.authoring import site
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
 REPO = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from autograder import samples
+from autograder.authoring import samples
 from autograder.grading.runner import Grader
-from autograder.notebooks import program_cells
+from autograder.grading.notebooks import program_cells
 from autograder.registry import fresh_seed, get_problem_set
 from conftest import make_course, submit
 

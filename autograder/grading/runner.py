@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import policy
-from autograder.device import run_reference, run_variant
+from autograder.grading import policy
+from autograder.grading.references import run_reference, run_variant
 from autograder.grading import codec, untrusted
 from autograder.grading.judge import FunctionResult, judge
 from autograder.registry import GradedFunction, ProblemSet

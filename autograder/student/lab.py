@@ -24,7 +24,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.config import Course
 
 WORK = "work"
 

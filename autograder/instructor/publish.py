@@ -26,16 +26,16 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.course import Course
+from autograder.config import Course
 from autograder.grading import codec
-from autograder.notebooks import SOLUTION_MARKERS, nbgrader_meta
+from autograder.grading.notebooks import SOLUTION_MARKERS, nbgrader_meta
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
 
-PACKAGE = Path(__file__).resolve().parent
-EDITION = PACKAGE / "edition"
+PACKAGE = Path(__file__).resolve().parent.parent
+EDITION = PACKAGE / "student" / "edition"
 MARKER = ".student-edition"
 # the modules the visible check shares with the grader: no reference, no case generator, no solution in them
-SHARED = ("grading/judge.py", "grading/compare.py", "sandbox/drivers.py", "sandbox/codec.py", "lab.py", "course.py")
+SHARED = ("grading/judge.py", "grading/compare.py", "sandbox/drivers.py", "sandbox/codec.py", "student/lab.py", "config.py")
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.MULTILINE | re.DOTALL)
 MIN_LEAK_CHARS = 20  # shorter lines ("return out, cache") are too common to mean anything
 
@@ -48,7 +48,7 @@ def fixture(problem_set: str) -> tuple[dict, dict[str, np.ndarray]]:
     """The visible cases of every graded function of ``problem_set``, with the reference's and the known mistakes'
     outputs, as JSON specs and arrays. Cases judged by a property (held-out accuracy, a draw's statistics) need the
     instructor's code to judge: they are counted, not included."""
-    from autograder.device import run_reference, run_variant
+    from autograder.grading.references import run_reference, run_variant
 
     arrays: dict[str, np.ndarray] = {}
     functions = {}
@@ -87,7 +87,7 @@ def posted_solution(master_nb):
 def secret_lines(course: Course, problem_sets=PROBLEM_SET_NAMES) -> dict[str, str]:
     """{line: where it comes from} for what must never reach students: each line of every master's solutions and
     written answers that no release shows, and each line of the planted bugs and correct alternatives."""
-    from autograder import samples
+    from autograder.authoring import samples
 
     found = {}
     given = {line.strip() for name in PROBLEM_SET_NAMES  # what the releases show students anyway
@@ -186,10 +186,10 @@ def publish(course: Course, target: Path, solutions: list[str] = (), log=print) 
     for relative in SHARED:
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(PACKAGE / relative, package / relative)
-    for folder in ("", "grading", "sandbox", "problemsets"):
+    for folder in ("", "grading", "sandbox", "problemsets", "student"):
         (package / folder).mkdir(parents=True, exist_ok=True)
         (package / folder / "__init__.py").touch()
-    shutil.copy(EDITION / "visible.py", package / "visible.py")
+    shutil.copy(EDITION / "visible.py", package / "student" / "visible.py")
     shutil.copy(EDITION / "main.py", package / "__main__.py")
     (package / "fixtures").mkdir()
     for name in PROBLEM_SET_NAMES:

@@ -23,11 +23,11 @@ import time
 import nbformat
 import numpy as np
 
-from autograder import samples
-from autograder.course import Course
-from autograder.device import reference_device
+from autograder.authoring import samples
+from autograder.config import Course
+from autograder.grading.references import reference_device
 from autograder.grading.runner import Grader
-from autograder.notebooks import program_cells
+from autograder.grading.notebooks import program_cells
 from autograder.registry import VISIBLE_SEED, fresh_seed, get_problem_set
 
 

@@ -1,4 +1,4 @@
-"""The checks a student runs in the notebook (the student edition's ``autograder.visible``).
+"""The checks a student runs in the notebook (the student edition's ``autograder.student.visible``).
 
 ``check("ps1", "predict", predict)`` runs your function on the visible cases and compares what it returns with the
 expected outputs through the grader's own judge, in the words the grader's feedback will use. The cases, their
@@ -23,7 +23,7 @@ from autograder.grading.judge import judge
 from autograder.sandbox import codec
 from autograder.sandbox.drivers import DRIVERS, guard_inputs
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"  # autograder/fixtures, beside student/
 _loaded: dict[str, tuple[dict, dict]] = {}
 _defined_in: dict[str, set] = {}   # function name -> the notebook cells (their ids) whose run defined it at top level
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import inspect
 
-from autograder.device import run_reference, run_variant
-from autograder.edition.visible import driver_for, may_change_for, redefinition_warning  # as the edition's check
+from autograder.grading.references import run_reference, run_variant
+from autograder.student.edition.visible import driver_for, may_change_for, redefinition_warning  # as the edition's check
 from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
 from autograder.sandbox.drivers import guard_inputs

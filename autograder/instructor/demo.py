@@ -14,8 +14,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import pipeline, samples
-from autograder.course import Course, find_root
+from autograder.instructor import pipeline
+from autograder.authoring import samples
+from autograder.config import Course, find_root
 from autograder.registry import PROBLEM_SET_NAMES, get_problem_set
 
 
@@ -107,13 +108,13 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
         print(f"  feedback: {len(pages)} HTML page(s) in {course.feedback.relative_to(home)}/<student>/{name}/")
 
     _step("4. export grades: for Canvas, for Moodle, and as plain CSV")
-    from autograder import lms
+    from autograder.instructor import lms
 
     for fmt in ("canvas", "moodle", "csv"):
         lms.export(course, fmt, demo / f"grades-{fmt}.csv", log=lambda line: print(f"  {line}"))
 
     _step("5. class reports: how the class did on each problem set (open them in a browser)")
-    from autograder.report import write_report
+    from autograder.instructor.report import write_report
 
     for name in PROBLEM_SET_NAMES:
         print(f"  {write_report(course, name).relative_to(home)}")

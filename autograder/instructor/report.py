@@ -10,7 +10,7 @@ the roster, and shows:
   students share it and one example message (the words the students got);
 - grader faults (nothing recorded for those students) and timeouts;
 - the slowest submissions;
-- pairs of similar submissions (``autograder.similarity``; the command ``similarity`` shows them side by side).
+- pairs of similar submissions (``autograder.instructor.similarity``; the command ``similarity`` shows them side by side).
 
 Plots are matplotlib figures embedded as PNG, so the page is one self-contained file.
 """
@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.config import Course
 from autograder.registry import get_problem_set
 
 MAX_REPORT_BYTES = 2 * 2 ** 20          # an autograder_report.json is a few kB; anything larger is not ours
@@ -134,7 +134,7 @@ def plots(found: dict, totals: dict[str, float], possible: float | None) -> tupl
 
 
 def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
-    from autograder import lms
+    from autograder.instructor import lms
 
     found = analyse(reports, problem_set)
     ps = found["ps"]
@@ -194,7 +194,7 @@ def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
         parts.append("<p>None.</p>")
     parts.append("<h2>Similar submissions</h2>")
     try:
-        from autograder import similarity
+        from autograder.instructor import similarity
 
         notebooks, release_nb = similarity.read_class(course, problem_set)
         parts.append(similarity.summary_html(similarity.compare(notebooks, release_nb, problem_set)))
@@ -213,7 +213,7 @@ def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
 
 
 def write_report(course: Course, problem_set: str, to: Path | None = None) -> Path:
-    from autograder.pipeline import UserError
+    from autograder.instructor.pipeline import UserError
 
     get_problem_set(problem_set)
     reports = read_reports(course, problem_set)

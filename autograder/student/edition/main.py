@@ -15,7 +15,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.repair_gradebook, args.gradebook = False, False
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    from autograder.lab import run_lab
+    from autograder.student.lab import run_lab
 
     return run_lab(args) or 0
 

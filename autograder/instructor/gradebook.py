@@ -12,7 +12,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from autograder.notebooks import nbgrader_meta
+from autograder.grading.notebooks import nbgrader_meta
 
 
 def record(db_url: str, course_id: str, problem_set: str, notebook_id: str, student: str,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from autograder.notebooks import (MAX_CELL_CHARS, SOLUTION_MARKERS, SubmissionError, cell_source, nbgrader_meta,
+from autograder.grading.notebooks import (MAX_CELL_CHARS, SOLUTION_MARKERS, SubmissionError, cell_source, nbgrader_meta,
                                   read_submission)
 
 K = 8           # tokens per k-gram
@@ -219,7 +219,7 @@ def compare(notebooks: dict[str, object], release_nb, problem_set: str = "", thr
 
 def read_class(course, problem_set: str) -> tuple[dict[str, object], object]:
     """({student: notebook or why it is unreadable}, the release notebook) of a course's submissions."""
-    from autograder.pipeline import UserError
+    from autograder.instructor.pipeline import UserError
 
     release = course.released(problem_set)
     if not release.exists():

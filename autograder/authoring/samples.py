@@ -13,7 +13,7 @@ import importlib
 
 import nbformat
 
-from autograder.notebooks import fill, full_solution, solution_sources  # noqa: F401 (re-exported for tests)
+from autograder.grading.notebooks import fill, full_solution, solution_sources  # noqa: F401 (re-exported for tests)
 
 
 def mutants(problem_set: str) -> dict[str, list[tuple[str, str, str]]]:

@@ -22,10 +22,10 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
-from autograder import gradebook
-from autograder.course import Course
+from autograder.instructor import gradebook
+from autograder.config import Course
 from autograder.grading.runner import Grader, GraderFault, SubmissionResult
-from autograder.notebooks import (MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, full_solution,
+from autograder.grading.notebooks import (MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, full_solution,
                                   program_cells, read_submission)
 from autograder.registry import fresh_seed, get_problem_set
 

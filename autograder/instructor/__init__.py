@@ -1,0 +1,1 @@
+"""The instructor's commands (release, collect, autograde, feedback, export, reports, the demo, the edition)."""
