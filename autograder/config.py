@@ -14,16 +14,14 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from autograder.errors import SettingsError  # noqa: F401 (raised here)
+
 
 SEED_SETTINGS_REMOVED = (
     "{where} is no longer used: every autograde run draws a fresh secret seed for the hidden cases and "
     "records it in the log and in each autograder_report.json (repeat a run on purpose with "
     "`autograde --seed N`). A seed kept in the course folder or its repository lets students compute every "
     "hidden case. Remove it.")
-
-
-class SettingsError(ValueError):
-    """A setting in nbgrader_config.py (or the environment) that the instructor must change."""
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -44,7 +42,7 @@ def _load_config(root: Path):
 def _limits(harness: dict):
     """The harness's limits from ``c.Harness.*`` and the environment (None in the student edition: no grader)."""
     try:
-        from autograder.grading.runner import Limits
+        from autograder.grading.limits import Limits
     except ImportError:
         return None
     settings = {f.name: harness[f.name] for f in fields(Limits) if f.name in harness}

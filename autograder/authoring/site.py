@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.errors import SiteError  # noqa: F401 (raised here; the CLI catches it from here)
+
 LECTURE_TIMEOUT_S = 180
 # npm package -> the files and folders of it that the site serves (MathJax: the TeX input, the CommonHTML output
 # and its web fonts, what the lab template's configuration "TeX-AMS_CHTML-full,Safe" loads)
@@ -38,10 +40,6 @@ ASSET_URLS = {
     "require_js_url": "../assets/requirejs/require.js",
     "widget_renderer_url": "../assets/html-manager/dist/embed-amd.js",
 }
-
-
-class SiteError(Exception):
-    """The site cannot be built; the message says why and what to do."""
 
 
 def _package_folder(spec: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.errors import SubmissionError  # noqa: F401 (raised here)
 from autograder.grading import untrusted
 from autograder.grading.runner import Cell, SubmissionResult
 
@@ -24,10 +25,6 @@ SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
 MAX_CELL_CHARS = 200_000  # a solution cell's source (the import scan and the IPython transform cost memory in proportion)
 BODY_MAGICS = {"time", "timeit", "capture", "prun", "memit"}  # cell magics whose body is plain Python
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-
-
-class SubmissionError(Exception):
-    """The file cannot be read as a notebook; the message says why, for the student."""
 
 
 def read_submission(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:

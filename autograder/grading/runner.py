@@ -39,6 +39,8 @@ from autograder.grading import codec, untrusted
 from autograder.grading.judge import FunctionResult, judge
 from autograder.registry import GradedFunction, ProblemSet
 from autograder.grading import isolation
+from autograder.errors import GraderFault
+from autograder.grading.limits import Limits
 
 SANDBOX_FOLDER = Path(__file__).resolve().parent.parent / "sandbox"
 SANDBOX_FILES = ("child.py", "codec.py", "drivers.py")  # all of it: copied into every job
@@ -48,26 +50,6 @@ MAX_PROGRESS_BYTES = 2 ** 20       # progress lines from one process
 LOG_TAIL_BYTES = 4000
 MIN_PROCESS_S = 1.0                # a fresh process is started only with at least this much of the submission's time left
 EXIT_GRACE_S = 2.0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-submission limits, the course-wide maxima. Configurable in nbgrader_config.py (``c.Harness.*``).
-
-    A registry entry may ask for less memory or CPU for its own function (``memory_mb``,
-    ``cpu_s``); it never gets more than these."""
-
-    setup_s: float = 30.0          # wall time for the notebook's top-level code
-    function_s: float | None = None  # overrides each graded function's own time limit
-    memory_mb: int = 2048           # address space of the student's process
-    cpu_s: int = 300                # CPU seconds of the student's process
-    file_mb: int = 64               # largest file it may write (its stdout log included)
-    open_files: int = 64
-    processes: int = 32             # processes of the sandbox user (when it runs as 'nobody')
-    sandbox: str = "auto"           # auto, bwrap, unshare or rlimits (see grading/isolation.py)
-    # the submissions are your own (samples, tests): grade even where the sandbox can read the masters
-    trusted_submissions: bool = False
-    allowed_modules: tuple = policy.DEFAULT_ALLOWED  # besides the standard library
 
 
 @dataclass
@@ -94,16 +76,6 @@ class Cell:
     source: str
     note: str | None = None
     problem: str | None = None
-
-
-class GraderFault(Exception):
-    """The sandbox failed before any student code ran: the grader's fault, never the student's.
-
-    ``log`` is the tail of what the sandboxed process printed (its stderr included)."""
-
-    def __init__(self, message: str, log: str = ""):
-        super().__init__(message)
-        self.log = log
 
 
 def _signal_name(returncode: int) -> str:

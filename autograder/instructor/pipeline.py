@@ -24,16 +24,13 @@ import nbformat
 
 from autograder.instructor import gradebook
 from autograder.config import Course
+from autograder.errors import GraderFault, GradingRefused, SubmissionError, UserError
 from autograder.grading.runner import Grader, GraderFault, SubmissionResult
 from autograder.grading.notebooks import (MAX_NOTEBOOK_BYTES, SubmissionError, autograded_notebook, full_solution,
                                   program_cells, read_submission)
 from autograder.registry import fresh_seed, get_problem_set
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class UserError(Exception):
-    """Something the instructor can fix; the message says what."""
 
 
 def nbgrader(course: Course, *args: str, quiet: bool = True) -> None:
@@ -227,10 +224,6 @@ def submissions(course: Course, problem_set: str) -> list[str]:
     if not course.submitted.exists():
         return []
     return sorted(p.parent.name for p in course.submitted.glob(f"*/{problem_set}") if p.is_dir())
-
-
-class GradingRefused(UserError):
-    """The control submission failed: nothing was recorded. The message says why and what to do."""
 
 
 class GradingRun(dict):

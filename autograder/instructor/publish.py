@@ -27,6 +27,7 @@ import nbformat
 import numpy as np
 
 from autograder.config import Course
+from autograder.errors import PublishError
 from autograder.grading import codec
 from autograder.grading.notebooks import SOLUTION_MARKERS, nbgrader_meta
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
@@ -35,13 +36,10 @@ PACKAGE = Path(__file__).resolve().parent.parent
 EDITION = PACKAGE / "student" / "edition"
 MARKER = ".student-edition"
 # the modules the visible check shares with the grader: no reference, no case generator, no solution in them
-SHARED = ("grading/judge.py", "grading/compare.py", "sandbox/drivers.py", "sandbox/codec.py", "student/lab.py", "config.py")
+SHARED = ("grading/judge.py", "grading/compare.py", "sandbox/drivers.py", "sandbox/codec.py", "student/lab.py", "config.py",
+          "errors.py")
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.MULTILINE | re.DOTALL)
 MIN_LEAK_CHARS = 20  # shorter lines ("return out, cache") are too common to mean anything
-
-
-class PublishError(Exception):
-    """The edition could not be written as asked (the message says why); nothing of the course was changed."""
 
 
 def fixture(problem_set: str) -> tuple[dict, dict[str, np.ndarray]]:
