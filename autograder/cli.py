@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.instructor import pipeline
-from autograder.config import Course, SettingsError
+from autograder import instructor
+from autograder.config import Course
+from autograder.errors import GradingRefused, SettingsError, UserError
 from autograder.registry import PROBLEM_SET_NAMES
 
 
@@ -18,13 +19,13 @@ def _course(args) -> Course:
 def cmd_release(args):
     course = _course(args)
     for ps in args.problem_sets or PROBLEM_SET_NAMES:
-        path = pipeline.release(course, ps)
+        path = instructor.release(course, ps)
         print(f"released {ps}: {path.relative_to(course.root)}")
 
 
 def cmd_collect(args):
     course = _course(args)
-    report = pipeline.collect(course, args.problem_set, Path(args.source) if args.source else None)
+    report = instructor.collect(course, args.problem_set, Path(args.source) if args.source else None)
     print(f"collected {len(report['collected'])}, unchanged {len(report['unchanged'])}, "
           f"problems {len(report['errors'])}, missing {len(report['missing'])}")
     for line in report["errors"]:
@@ -40,15 +41,15 @@ def cmd_autograde(args):
     overrides = {name: getattr(args, name) for name in ("sandbox", "setup_s", "function_s", "memory_mb", "cpu_s")
                  if getattr(args, name) is not None}
     course.limits = dataclasses.replace(course.limits, **overrides)
-    run = pipeline.autograde(course, args.problem_set, args.student or None, args.jobs, seed=args.seed,
+    run = instructor.autograde(course, args.problem_set, args.student or None, args.jobs, seed=args.seed,
                              scheduler=args.scheduler)
-    print(pipeline.format_table(course, args.problem_set))
+    print(instructor.format_table(course, args.problem_set))
     return 3 if run.grader_errors else 0
 
 
 def cmd_feedback(args):
     course = _course(args)
-    folder = pipeline.feedback(course, args.problem_set)
+    folder = instructor.feedback(course, args.problem_set)
     print(f"feedback written to {folder.relative_to(course.root)}/<student>/{args.problem_set}/")
 
 
@@ -89,11 +90,11 @@ def cmd_status(args):
     course = _course(args)
     for ps in args.problem_sets or PROBLEM_SET_NAMES:
         released = course.released(ps).exists()
-        subs = pipeline.submissions(course, ps)
+        subs = instructor.submissions(course, ps)
         graded = [s for s in subs if (course.autograded / s / ps / f"{ps}.ipynb").exists()]
         print(f"{ps}: released={'yes' if released else 'no'}, submitted={len(subs)}, autograded={len(graded)}")
         if graded:
-            print(pipeline.format_table(course, ps))
+            print(instructor.format_table(course, ps))
 
 
 def cmd_selfcheck(args):
@@ -251,10 +252,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except pipeline.GradingRefused as error:
+    except GradingRefused as error:
         print(f"GRADING REFUSED: {error}", file=sys.stderr)
         return 3
-    except (pipeline.UserError, SettingsError, FileNotFoundError, KeyError) as error:
+    except (UserError, SettingsError, FileNotFoundError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2

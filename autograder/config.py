@@ -66,7 +66,7 @@ class Course:
     feedback: Path
     db_url: str
     jobs: int
-    limits: object  # grading.runner.Limits; None in the student edition, which grades nothing
+    limits: object  # grading.limits.Limits; None in the student edition, which grades nothing
     scheduler: str | None = None   # a Dask scheduler (c.Harness.scheduler): submissions run on its workers
     config: object = None  # the whole traitlets config, for nbgrader's own classes
 

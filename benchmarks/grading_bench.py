@@ -32,7 +32,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples# noqa: E402
 from autograder.config import Course  # noqa: E402
 from autograder.registry import get_problem_set  # noqa: E402
@@ -73,7 +73,7 @@ def fresh_course(base: Path, name: str, ps_name: str, students) -> Course:
     shutil.copytree(REPO / "solutions", root / "solutions")
     shutil.copytree(REPO / "assignments", root / "assignments")
     course = Course.load(root)
-    pipeline.release(course, ps_name)
+    instructor.release(course, ps_name)
     for student, notebook in students:
         folder = course.submitted / student / ps_name
         folder.mkdir(parents=True)
@@ -182,7 +182,7 @@ def main() -> None:
             phases = Phases()
             label = f"harness, {jobs} job(s)"
             results[label], run = timed(
-                f"harness, {jobs} local job(s)", lambda: pipeline.autograde(course, args.ps, jobs=jobs, log=phases))
+                f"harness, {jobs} local job(s)", lambda: instructor.autograde(course, args.ps, jobs=jobs, log=phases))
             class_only[label] = phases.class_seconds()
             if jobs == 1:
                 sandbox_s, beyond_s = overhead(course, args.ps)
@@ -200,7 +200,7 @@ def main() -> None:
             label = "harness on Dask, 2 workers"
             results[label], run = timed(
                 "harness on a 2-worker Dask LocalCluster",
-                lambda: pipeline.autograde(course, args.ps, log=phases, scheduler=client))
+                lambda: instructor.autograde(course, args.ps, log=phases, scheduler=client))
             class_only[label] = phases.class_seconds()
             if disagreement(run, reference, args.n):
                 refused[label] = disagreement(run, reference, args.n)

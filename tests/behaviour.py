@@ -7,7 +7,8 @@ before the redesign::
     python -m autograder demo --seed 20261206 && python tests/behaviour.py demo > tests/data/behaviour.json
 
 Left out or masked, because they measure the machine rather than the grader: seconds (run times, budgets and
-the times in a timeout's message), the seed's echo, the report's date and its table of run times, the account that submits through the exchange, temporary paths
+the times in a timeout's message), the seed's echo, the report's date and its table of run times, the account that submits through the exchange, temporary paths, where
+the demo's corrupt file (a release cut in half) stops parsing,
 and the plots' pixels.
 """
 from __future__ import annotations
@@ -24,12 +25,15 @@ SECONDS = re.compile(r"\d+(?:\.\d+)?(?: ?(?:s|ms)\b| x the model solution)")
 TEMPORARY = re.compile(r"/tmp/[^\s'\"<>:,)]+")
 WRITTEN = re.compile(r"Written \d{4}-\d\d-\d\d \d\d:\d\d UTC")
 TIME_ROW = re.compile(r"^<tr><td>[^<]+</td><td>\d+\.\d+</td></tr>$")  # the report's table of run times
+# where the demo's corrupt file (the release cut in half) stops parsing depends on the release's length, not the grader
+CUT_AT = re.compile(r"is not valid JSON \(line \d+, column \d+: [^)]*\)")
 IMAGE = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 ACCOUNT_STUDENTS = {"ada", "ben", "cleo", "dev", "eve", "fay", "zed"}
 
 
 def clean(text: str, account: str) -> str:
     text = IMAGE.sub("data:image/png;base64,<plot>", text)
+    text = CUT_AT.sub("is not valid JSON (<where the file was cut>)", text)
     text = TEMPORARY.sub("<tmp>", text)
     text = SECONDS.sub("<time>", text)
     if account and account not in ACCOUNT_STUDENTS:

@@ -25,7 +25,7 @@ import pytest
 
 import autograder
 from adversarial import ATTACKS, FILE_ATTACKS, NOTEBOOK_ATTACKS, notebook_attack
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
 from autograder.grading import isolation
@@ -129,7 +129,7 @@ def corpus(tmp_path_factory, notebooks):
     first = cli(root, "autograde", PS)
     assert first.returncode == 0, first.stderr
     course = Course.load(root)
-    before = pipeline.table(course, PS)[1]
+    before = instructor.table(course, PS)[1]
     protected = {p: digest(p) for p in [root / "solutions" / PS / f"{PS}.ipynb", root / "nbgrader_config.py"]}
 
     listener = Listener()
@@ -148,7 +148,7 @@ def corpus(tmp_path_factory, notebooks):
     run = cli(root, "autograde", PS, *[arg for s in students for arg in ("--student", s)])
     listener.close()
     again = cli(root, "autograde", PS, "--student", "honest_full", "--student", "honest_partial")
-    after = pipeline.table(course, PS)[1]
+    after = instructor.table(course, PS)[1]
     return {"root": root, "course": course, "run": run, "again": again, "before": before, "after": after,
             "listener": listener, "protected": protected, "students": students}
 
@@ -339,14 +339,14 @@ def test_nothing_read_from_the_course_folder_comes_back(corpus):
 
 
 PEAK_RSS = """import resource, sys
-from autograder.instructor import pipeline
+from autograder.instructor import grading_run
 from autograder.cli import main
 before = []
-run = pipeline.step_run
+run = grading_run.step_run
 def step_run(sub, grader):
     before.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return run(sub, grader)
-pipeline.step_run = step_run
+grading_run.step_run = step_run
 code = main(sys.argv[1:])
 print("PEAK_RSS_KB", before[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 sys.exit(code)

@@ -13,8 +13,8 @@ from conv_bench import departure  # noqa: E402
 from grading_bench import disagreement, grades  # noqa: E402
 
 from autograder.grading.judge import FunctionResult  # noqa: E402
-from autograder.grading.runner import SubmissionResult  # noqa: E402
-from autograder.instructor.pipeline import GradingRun  # noqa: E402
+from autograder.grading.judge import SubmissionResult  # noqa: E402
+from autograder.instructor.grading_run import GradingRun  # noqa: E402
 
 
 def run_of(scores: dict[str, dict[str, int]], faults: dict[str, str] = ()) -> GradingRun:

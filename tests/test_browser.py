@@ -31,7 +31,7 @@ from nbgrader.utils import get_username
 from conftest import free_port, make_course, start_lab, stop_group
 from test_lab import digests
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
 from autograder.registry import get_problem_set
@@ -79,7 +79,7 @@ def lab(tmp_path_factory):
     root = make_course(tmp / "course")                  # as after `release`: the gradebook knows the releases
     shutil.copytree(REPO / "course", root / "course")
     course = Course.load(root)
-    pipeline.publish(course, "ps1")
+    instructor.release_to_exchange(course, "ps1")
     before = digests(root) | {"nbgrader_config.py": (root / "nbgrader_config.py").read_text()}
     port, log = free_port(), tmp / "lab.log"
     process = start_lab(root, tmp, port, TOKEN, log)

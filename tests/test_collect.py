@@ -4,7 +4,9 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder.instructor import pipeline
+from autograder import instructor
+from autograder.errors import UserError
+from autograder.instructor import collection
 from autograder.authoring import samples
 from autograder.config import Course
 from conftest import make_course
@@ -28,7 +30,7 @@ def test_collect_from_a_folder_reports_unknown_missing_and_corrupt(course, tmp_p
     (inbox / "alice" / "ps1.ipynb").write_bytes(_nb_bytes(notebooks))
     (inbox / "mallory.ipynb").write_bytes(_nb_bytes(notebooks))
     (inbox / "bob_ps1.ipynb").write_bytes(b"{not json")
-    report = pipeline.collect(course, "ps1", inbox, log=lambda *_: None)
+    report = instructor.collect(course, "ps1", inbox, log=lambda *_: None)
     assert report["collected"] == ["alice", "bob"]
     assert report["missing"] == ["carol"]
     assert any("unknown student 'mallory'" in e for e in report["errors"])
@@ -41,13 +43,13 @@ def test_collect_from_a_zip_and_recollect_keeps_the_old_copy(course, tmp_path, n
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("alice/ps1.ipynb", _nb_bytes(notebooks, full=False))
         z.writestr("__MACOSX/alice/._ps1.ipynb", b"junk")
-    assert pipeline.collect(course, "ps1", archive, log=lambda *_: None)["collected"] == ["alice"]
+    assert instructor.collect(course, "ps1", archive, log=lambda *_: None)["collected"] == ["alice"]
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("alice/ps1.ipynb", _nb_bytes(notebooks, full=True))
-    pipeline.collect(course, "ps1", archive, log=lambda *_: None)
+    instructor.collect(course, "ps1", archive, log=lambda *_: None)
     kept = list((course.root / "archive" / "submitted" / "alice" / "ps1").glob("*/ps1.ipynb"))
     assert len(kept) == 1 and kept[0].read_bytes() == _nb_bytes(notebooks, full=False)
-    again = pipeline.collect(course, "ps1", archive, log=lambda *_: None)
+    again = instructor.collect(course, "ps1", archive, log=lambda *_: None)
     assert again["unchanged"] == ["alice"]
 
 
@@ -58,20 +60,20 @@ def test_collect_refuses_oversized_and_ambiguous(course, tmp_path, notebooks, mo
     (inbox / "alice" / "b.ipynb").write_bytes(_nb_bytes(notebooks))
     (inbox / "bob").mkdir()
     (inbox / "bob" / "ps1.ipynb").write_bytes(b" " * 2048)
-    monkeypatch.setattr(pipeline, "MAX_NOTEBOOK_BYTES", 1024)
-    report = pipeline.collect(course, "ps1", inbox, log=lambda *_: None)
+    monkeypatch.setattr(collection, "MAX_NOTEBOOK_BYTES", 1024)
+    report = instructor.collect(course, "ps1", inbox, log=lambda *_: None)
     assert report["collected"] == []
     assert any("several notebooks" in e for e in report["errors"])
     assert any("over the" in e for e in report["errors"])
 
 
 def test_user_errors_are_clear(course, tmp_path):
-    with pytest.raises(pipeline.UserError, match="does not exist"):
-        pipeline.collect(course, "ps1", tmp_path / "nowhere")
-    with pytest.raises(pipeline.UserError, match="nothing to grade"):
-        pipeline.autograde(course, "ps1", log=lambda *_: None)
+    with pytest.raises(UserError, match="does not exist"):
+        instructor.collect(course, "ps1", tmp_path / "nowhere")
+    with pytest.raises(UserError, match="nothing to grade"):
+        instructor.autograde(course, "ps1", log=lambda *_: None)
     with pytest.raises(KeyError, match="unknown problem set"):
-        pipeline.autograde(course, "ps9", log=lambda *_: None)
+        instructor.autograde(course, "ps9", log=lambda *_: None)
 
 
 def test_broken_submissions_score_zero_and_the_rest_is_graded(course, notebooks):
@@ -82,8 +84,8 @@ def test_broken_submissions_score_zero_and_the_rest_is_graded(course, notebooks)
     submit(course.root, "ps1", "carol", b"\x89PNG\r\n\x1a\n\x00\x00binary")
     (course.submitted / "dave" / "ps1").mkdir(parents=True)  # a folder without a notebook
     before = {p: p.read_bytes() for p in course.submitted.rglob("*.ipynb")}
-    results = pipeline.autograde(course, "ps1", log=lambda *_: None)
-    _, table = pipeline.table(course, "ps1")
+    results = instructor.autograde(course, "ps1", log=lambda *_: None)
+    _, table = instructor.table(course, "ps1")
     auto = lambda s: sum(v or 0 for k, v in table[s].items() if k.startswith("test_"))
     assert auto("alice") == 10 and auto("bob") == 0 and auto("carol") == 0 and auto("dave") == 0
     assert results["bob"] is None
@@ -104,10 +106,10 @@ def test_late_penalty_follows_nbgraders_plugin(course, notebooks):
     for student, when in (("alice", "2026-01-01 09:00:00.000000 UTC"), ("bob", "2026-01-03 09:00:00.000000 UTC")):
         submit(course.root, "ps1", student, _nb_bytes(notebooks))
         (course.submitted / student / "ps1" / "timestamp.txt").write_text(when)
-    pipeline.release(course, "ps1")
+    instructor.release(course, "ps1")
     with Gradebook(course.db_url, course.course_id) as gb:
         gb.update_or_create_assignment("ps1", duedate="2026-01-02 00:00:00.000000 UTC")
-    pipeline.autograde(course, "ps1", log=lambda *_: None)
+    instructor.autograde(course, "ps1", log=lambda *_: None)
     with Gradebook(course.db_url, course.course_id) as gb:
         on_time = gb.find_submission("ps1", "alice")
         late = gb.find_submission("ps1", "bob")
@@ -124,7 +126,7 @@ def test_autograde_never_regenerates_a_missing_release(tmp_path, notebooks):
     submit(root, "ps1", "alice", samples.full_solution(master, release))
     course = Course.load(root)
     before = (root / "assignments" / "ps1" / "ps1.ipynb").read_bytes()
-    with pytest.raises(pipeline.UserError, match=r"`python -m autograder release ps1`"):
-        pipeline.autograde(course, "ps1", log=lambda *_: None)
+    with pytest.raises(UserError, match=r"`python -m autograder release ps1`"):
+        instructor.autograde(course, "ps1", log=lambda *_: None)
     assert (root / "assignments" / "ps1" / "ps1.ipynb").read_bytes() == before
     assert not (root / "autograded").exists()

@@ -84,7 +84,7 @@ def test_a_trajectory_is_reported_at_its_first_departure():
 
 def test_adam_with_eps_inside_the_root_is_reported_where_it_starts(notebooks):
     from autograder.authoring import samples
-    from autograder.grading.runner import Grader
+    from autograder.grading.grader import Grader
     from autograder.grading.notebooks import program_cells
     from autograder.registry import fresh_seed, get_problem_set
 

@@ -17,10 +17,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
-from autograder.grading.runner import Grader, GraderFault, Limits
+from autograder.errors import GraderFault
+from autograder.grading.grader import Grader
+from autograder.grading.limits import Limits
 from autograder.grading import isolation
 from conftest import make_course, submit
 
@@ -100,7 +102,7 @@ def test_a_grader_fault_on_one_submission_is_reported_not_recorded(small_class, 
     monkeypatch.setattr(Grader, "run", flaky_run)
     course = Course.load(small_class)
     lines = []
-    run = pipeline.autograde(course, PS, log=lines.append)
+    run = instructor.autograde(course, PS, log=lines.append)
     assert set(run.grader_errors) == {"bob", "carol"}
     assert any("Traceback" in line and "a bug in the grader" in line for line in lines), "the traceback is logged"
     assert "SIGKILL" in run.grader_errors["carol"] and "a bug in the grader" in run.grader_errors["bob"]
@@ -141,7 +143,7 @@ def test_unshare_grades_a_course_kept_in_a_private_folder(tmp_path, notebooks):
                          capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "isolation: unshare" in run.stdout
-    table = pipeline.table(Course.load(root), PS)[1]
+    table = instructor.table(Course.load(root), PS)[1]
     auto = lambda s: sum(v or 0 for k, v in table[s].items() if k.startswith("test_"))
     assert auto("alice") == 10 and auto("bob") == 9
 
@@ -199,7 +201,7 @@ def test_an_exception_inside_the_import_scan_is_a_grader_fault_not_a_lost_point(
 
     monkeypatch.setattr(untrusted.ast, "parse", interrupted_parse)
     course = Course.load(small_class)
-    run = pipeline.autograde(course, PS, log=lambda line: None, jobs=1)
+    run = instructor.autograde(course, PS, log=lambda line: None, jobs=1)
     assert set(run.grader_errors) == {"carol"}, run.grader_errors
     assert "import scan failed twice" in run.grader_errors["carol"] and "grader's fault" in run.grader_errors["carol"]
     assert "carol" not in recorded_students(course)

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from conftest import make_course, submit
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
 from autograder.grading import isolation, untrusted
 from autograder.grading.executors import decode_raw, encode_raw
+from autograder.grading.runner import RunResult
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install -e '.[dask]')")
 SEED = 2026
@@ -63,9 +64,9 @@ def cluster():
 @ON_WORKERS
 def test_a_local_cluster_gives_the_local_pools_grades(cluster, tmp_path):
     course = sample_course(tmp_path / "course")
-    local = pipeline.autograde(course, "ps1", seed=SEED, log=lambda line: None)
+    local = instructor.autograde(course, "ps1", seed=SEED, log=lambda line: None)
     lines = []
-    remote = pipeline.autograde(course, "ps1", seed=SEED, log=lines.append, scheduler=cluster)
+    remote = instructor.autograde(course, "ps1", seed=SEED, log=lines.append, scheduler=cluster)
     assert any("running submissions on Dask at" in line and "2 worker thread(s)" in line for line in lines), lines
     assert not local.grader_errors and not remote.grader_errors
     assert outcome(remote) == outcome(local)
@@ -78,7 +79,7 @@ def test_a_worker_killed_mid_submission_costs_a_retry_not_a_grade(cluster, tmp_p
     killed, result = [], {}
 
     def grade():
-        result["run"] = pipeline.autograde(course, "ps1", ["sam", "ada"], seed=SEED, log=lambda line: None,
+        result["run"] = instructor.autograde(course, "ps1", ["sam", "ada"], seed=SEED, log=lambda line: None,
                                            scheduler=cluster)
 
     thread = threading.Thread(target=grade)
@@ -109,7 +110,7 @@ def test_a_submission_whose_every_try_dies_is_a_grader_fault(tmp_path):
             distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c, set_as_default=False) as client:
         result = {}
-        thread = threading.Thread(target=lambda: result.update(run=pipeline.autograde(
+        thread = threading.Thread(target=lambda: result.update(run=instructor.autograde(
             course, "ps1", ["sam"], seed=SEED, log=lambda line: None, scheduler=client)))
         thread.start()
         deadline = time.monotonic() + 120
@@ -128,23 +129,26 @@ def test_a_submission_whose_every_try_dies_is_a_grader_fault(tmp_path):
 
 
 def test_a_workers_result_is_read_as_bounded_plain_data():
-    raw = {"outcomes": {0: [{"value": (np.arange(6.0).reshape(2, 3), {"b": 1.5})}, {"error": "ValueError: no"}],
-                        1: "timed out after 10 s"},
-           "cell_errors": {"predict": "Traceback ..."}, "notes": ["a note"], "log_tail": "log", "wanted": [0, 1],
-           "seconds": 1.25, "function_seconds": {0: 0.5}}
-    back = decode_raw(encode_raw(raw), n_functions=2)
-    value = back["outcomes"][0][0]["value"]
-    assert np.array_equal(value[0], raw["outcomes"][0][0]["value"][0]) and value[1] == {"b": 1.5}
-    assert back["outcomes"][1] == "timed out after 10 s" and back["function_seconds"] == {0: 0.5}
-    assert back["wanted"] == [0, 1] and back["notes"] == ["a note"]
+    raw = RunResult(wanted=["predict", "train"],
+                    outcomes={"predict": [{"value": (np.arange(6.0).reshape(2, 3), {"b": 1.5})},
+                                          {"error": "ValueError: no"}],
+                              "train": "timed out after 10 s"},
+                    cell_errors={"predict": "Traceback ..."}, notes=["a note"], log_tail="log", seconds=1.25,
+                    function_seconds={"predict": 0.5})
+    back = decode_raw(encode_raw(raw), ["predict", "train"])
+    value = back.outcomes["predict"][0]["value"]
+    assert np.array_equal(value[0], raw.outcomes["predict"][0]["value"][0]) and value[1] == {"b": 1.5}
+    assert back.outcomes["predict"][1] == {"error": "ValueError: no"}
+    assert back.outcomes["train"] == "timed out after 10 s" and back.function_seconds == {"predict": 0.5}
+    assert back.wanted == ["predict", "train"] and back.notes == ["a note"] and back.seconds == 1.25
     with pytest.raises(untrusted.Untrusted):
-        decode_raw(encode_raw(raw), n_functions=1)      # names a function that does not exist
+        decode_raw(encode_raw(raw), ["predict"])      # names a function that the problem set does not have
     with pytest.raises(untrusted.Untrusted):
-        decode_raw(b"\x00" * 8 + b"not json", n_functions=2)
+        decode_raw(b"\x00" * 8 + b"not json", ["predict", "train"])
     import pickle
 
     with pytest.raises(untrusted.Untrusted):
-        decode_raw(pickle.dumps(raw), n_functions=2)    # never unpickled
+        decode_raw(pickle.dumps(raw), ["predict", "train"])    # never unpickled
 
 
 def test_a_worker_without_a_sandbox_refuses():
@@ -153,7 +157,8 @@ def test_a_worker_without_a_sandbox_refuses():
     import dataclasses
 
     from autograder.grading.executors import run_on_worker
-    from autograder.grading.runner import GraderFault, Limits
+    from autograder.errors import GraderFault
+    from autograder.grading.limits import Limits
 
     limits = {**dataclasses.asdict(Limits(sandbox="rlimits")), "allowed_modules": ["numpy"]}
     with pytest.raises(GraderFault, match="no sandbox with its own network namespace"):

@@ -48,4 +48,4 @@ def test_demo_runs_the_whole_cycle(tmp_path, repo):
     before = (repo / "tests" / "data" / "behaviour.json").read_text().splitlines()
     after = json.dumps(snapshot(root / "demo"), indent=1, sort_keys=True).splitlines()
     assert after == before, "the demo's grades, messages or reports changed:\n" + "\n".join(
-        list(difflib.unified_diff(before, after, "before", "after", lineterm="", n=1))[:80])
+        list(difflib.unified_diff(before, after, "before", "after", lineterm="", n=1))[:300])

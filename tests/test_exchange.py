@@ -13,7 +13,7 @@ import nbformat
 from conftest import make_course
 from nbgrader.utils import get_username
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
 
@@ -30,7 +30,7 @@ def student(root: Path, *args: str) -> str:
 def test_release_fetch_submit_and_collect_through_the_exchange(tmp_path):
     root = make_course(tmp_path / "course")
     course = Course.load(root)
-    pipeline.release(course, "ps1")
+    instructor.release(course, "ps1")
     outbound = root / "exchange" / course.course_id / "outbound" / "ps1" / "ps1.ipynb"
     assert outbound.is_file()
 
@@ -43,7 +43,7 @@ def test_release_fetch_submit_and_collect_through_the_exchange(tmp_path):
     nbformat.write(samples.full_solution(master, nbformat.read(fetched, as_version=4)), fetched)
     student(root, "submit", "ps1")                        # then the solved one
 
-    report = pipeline.collect(course, "ps1", None, log=lambda line: None)
+    report = instructor.collect(course, "ps1", None, log=lambda line: None)
     user = get_username()
     assert report["collected"] == [user] and not report["errors"], report
     collected = course.submitted / user / "ps1"
@@ -51,7 +51,7 @@ def test_release_fetch_submit_and_collect_through_the_exchange(tmp_path):
     assert len(inbound) == 2
     assert (collected / "timestamp.txt").read_text() == (inbound[-1] / "timestamp.txt").read_text().strip()
     assert (collected / "ps1.ipynb").read_bytes() == (inbound[-1] / "ps1.ipynb").read_bytes()  # the latest one
-    assert pipeline.collect(course, "ps1", None, log=lambda line: None)["unchanged"] == [user]
+    assert instructor.collect(course, "ps1", None, log=lambda line: None)["unchanged"] == [user]
 
 
 def test_the_assignment_list_finds_the_exchange_from_the_students_folder(tmp_path, monkeypatch):
@@ -63,7 +63,7 @@ def test_the_assignment_list_finds_the_exchange_from_the_students_folder(tmp_pat
 
     root = make_course(tmp_path / "course")
     course = Course.load(root)
-    pipeline.publish(course, "ps1")
+    instructor.release_to_exchange(course, "ps1")
     (root / "work").mkdir()
     monkeypatch.chdir(root)
     lister = AssignmentList()

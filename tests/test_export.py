@@ -15,7 +15,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.instructor import lms
 from autograder.config import Course
-from autograder.instructor.pipeline import UserError
+from autograder.errors import UserError
 from autograder.registry import get_problem_set
 
 ROSTER = ("id,first_name,last_name,email,section,sis_user_id\n"

@@ -11,10 +11,10 @@ import pytest
 
 from adversarial import ATTACKS
 from autograder.grading import notebooks as notebooks_module
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course
-from autograder.grading.runner import Grader
+from autograder.grading.grader import Grader
 from autograder.grading.notebooks import program_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from conftest import make_course, submit
@@ -53,8 +53,8 @@ def grade_class(root, name, master, release):
     for student, (nb, _) in members.items():
         submit(root, name, student, nb)
     course = Course.load(root)
-    results = pipeline.autograde(course, name, log=lambda line: None)
-    columns, table = pipeline.table(course, name)
+    results = instructor.autograde(course, name, log=lambda line: None)
+    columns, table = instructor.table(course, name)
     return course, members, results, table
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from autograder.authoring import samples
 from autograder.grading import isolation
-from autograder.grading.runner import Grader
+from autograder.grading.grader import Grader
 from autograder.grading.notebooks import program_cells
 from autograder.grading.policy import packages_for
 from autograder.registry import PROBLEM_SET_NAMES, fresh_seed, get_problem_set

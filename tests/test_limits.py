@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from autograder.authoring import samples
-from autograder.grading.runner import Deadlines, Grader, Limits
+from autograder.grading.grader import Grader
+from autograder.grading.limits import Limits
+from autograder.grading.supervise import Deadlines
 from autograder.grading.notebooks import program_cells
 from autograder.registry import fresh_seed, get_problem_set
 

@@ -13,7 +13,7 @@ import pytest
 from autograder.authoring import samples
 from autograder.grading.references import run_reference, run_variant
 from autograder.grading.compare import compare_outputs
-from autograder.grading.runner import Grader
+from autograder.grading.grader import Grader
 from autograder.grading.notebooks import program_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, fresh_seed, get_problem_set
 from autograder.student.visible import check

@@ -22,7 +22,8 @@ import nbformat
 import pytest
 from conftest import formgrader_assignments, free_port, make_course, start_lab, stop_group
 
-from autograder.instructor import lms, pipeline
+from autograder import instructor
+from autograder.instructor import lms
 from autograder.authoring import samples
 from autograder.config import Course
 from autograder.student.lab import gradebook_state
@@ -110,7 +111,7 @@ def course(server, tmp_path, request):
 
 def test_the_whole_cycle_on_postgresql(course, notebooks):
     for name in ("ps1", "ps2"):
-        pipeline.release(course, name)
+        instructor.release(course, name)
     assert not (course.root / "gradebook.db").exists()                     # nothing fell back to SQLite
     with psycopg.connect(course.db_url.replace("postgresql+psycopg", "postgresql")) as db:
         tables = {row[0] for row in db.execute("select tablename from pg_tables where schemaname = 'public'")}
@@ -131,10 +132,10 @@ def test_the_whole_cycle_on_postgresql(course, notebooks):
 
     with Gradebook(course.db_url, course.course_id) as gb:
         gb.update_or_create_assignment("ps1", duedate=due)
-    report = pipeline.collect(course, "ps1", inbox, log=lambda line: None)
+    report = instructor.collect(course, "ps1", inbox, log=lambda line: None)
     assert report["collected"] == ["alice", "bob", "carol"] and report["missing"] == ["dave"]
 
-    run = pipeline.autograde(course, "ps1", jobs=2, log=lambda line: None)
+    run = instructor.autograde(course, "ps1", jobs=2, log=lambda line: None)
     assert not run.grader_errors
     assert {s: r.score for s, r in run.items()} == {"alice": 10, "bob": 9, "carol": 10}
     with Gradebook(course.db_url, course.course_id) as gb:

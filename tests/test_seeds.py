@@ -15,7 +15,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course, SettingsError
 from autograder.registry import VISIBLE_SEED
@@ -65,12 +65,12 @@ def memorizers(tmp_path_factory, notebooks, repo):
         master, release = notebooks[name]
         submit(root, name, "release", release)
         submit(root, name, "memorizer", memorizing_notebook(name, master, release, seeds))
-        runs[name] = pipeline.autograde(course, name, log=lambda line: None)
+        runs[name] = instructor.autograde(course, name, log=lambda line: None)
     return root, course, runs
 
 
 def auto_total(course, name, student):
-    table = pipeline.table(course, name)[1]
+    table = instructor.table(course, name)[1]
     return sum(v or 0 for k, v in table[student].items() if k.startswith("test_"))
 
 
@@ -85,9 +85,9 @@ def test_the_memorizer_is_a_real_threat_at_a_seed_it_could_compute(memorizers):
     """The same submission graded at a seed found in a checkout (the old default) takes almost every
     point: without fresh seeds, the test above would fail."""
     root, course, runs = memorizers
-    run = pipeline.autograde(course, "ps1", students=["memorizer"], seed=HISTORICAL_SEED, log=lambda line: None)
+    run = instructor.autograde(course, "ps1", students=["memorizer"], seed=HISTORICAL_SEED, log=lambda line: None)
     assert run["memorizer"].score == 10
-    runs["ps1"] = pipeline.autograde(course, "ps1", log=lambda line: None)  # the class again, at a fresh seed
+    runs["ps1"] = instructor.autograde(course, "ps1", log=lambda line: None)  # the class again, at a fresh seed
 
 
 def test_each_run_draws_a_fresh_seed_and_records_it(memorizers):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from autograder.authoring import samples
-from autograder.grading.runner import Grader
+from autograder.grading.grader import Grader
 from autograder.grading.notebooks import program_cells
 from autograder.registry import fresh_seed, get_problem_set
 from conftest import make_course, submit

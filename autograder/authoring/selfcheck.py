@@ -26,7 +26,7 @@ import numpy as np
 from autograder.authoring import samples
 from autograder.config import Course
 from autograder.grading.references import reference_device
-from autograder.grading.runner import Grader
+from autograder.grading.grader import Grader
 from autograder.grading.notebooks import program_cells
 from autograder.registry import VISIBLE_SEED, fresh_seed, get_problem_set
 

@@ -1,12 +1,12 @@
 """Where submissions run: this machine's pool (the default) or the workers of a Dask cluster.
 
-Either way a submission runs in the same sandbox with the same limits, and only what ``Grader.run`` brings back
-(plain data: outcomes, the cells' errors, notes, the log's tail, seconds) comes to the instructor's process, which
+Either way a submission runs in the same sandbox with the same limits, and only what ``Runner.run`` brings back
+(a ``RunResult``, plain data: outcomes, the cells' errors, notes, the log's tail, seconds) comes to the instructor's process, which
 alone judges it against the references and records it.
 
-``LocalExecutor``  ``Grader.run`` in this process's threads (``jobs`` at a time).
+``LocalExecutor``  the grader's runner in this process's threads (``jobs`` at a time).
 ``DaskExecutor``   ``run_on_worker`` on a Dask worker. The worker makes its own runner for the problem set and seed
-                   (the hidden cases, never the references: ``Grader(..., references=False)``), with the time budgets
+                   (a ``Runner``: the hidden cases, never the references), with the time budgets
                    the instructor's control run calibrated, and returns the raw result encoded as bounded JSON plus
                    an ``.npz`` of arrays (no pickles), which this process reads with the same limits as any sandbox
                    output. A worker that dies mid-submission costs that submission a retry (Dask reschedules it);
@@ -26,7 +26,9 @@ import threading
 import numpy as np
 
 from autograder.grading import codec, untrusted
-from autograder.grading.runner import Cell, Grader, GraderFault, Limits
+from autograder.errors import GraderFault
+from autograder.grading.limits import Limits
+from autograder.grading.runner import Cell, RunResult, Runner
 from autograder.registry import get_problem_set
 
 MAX_PAYLOAD_BYTES = 64 * 2 ** 20     # one submission's raw result from a worker, at most
@@ -34,9 +36,8 @@ RETRIES = 2                          # a submission whose worker died is run aga
 
 
 # ------------------------------------------------------------------ the raw result as plain data
-def encode_raw(raw: dict) -> bytes:
-    """``Grader.run``'s result as JSON (integer keys as strings) and its arrays as an uncompressed .npz, in one
-    length-prefixed blob."""
+def encode_raw(raw: RunResult) -> bytes:
+    """A ``RunResult`` as JSON and its arrays as an uncompressed .npz, in one length-prefixed blob."""
     arrays: dict[str, np.ndarray] = {}
 
     def outcome(item):
@@ -51,10 +52,9 @@ def encode_raw(raw: dict) -> bytes:
         return {"cases": cases}
 
     document = {
-        "outcomes": {str(i): outcome(v) for i, v in raw["outcomes"].items()},
-        "cell_errors": raw["cell_errors"], "notes": raw["notes"], "log_tail": raw["log_tail"],
-        "wanted": raw["wanted"], "seconds": raw["seconds"],
-        "function_seconds": {str(i): s for i, s in raw.get("function_seconds", {}).items()},
+        "outcomes": {name: outcome(v) for name, v in raw.outcomes.items()},
+        "cell_errors": raw.cell_errors, "notes": raw.notes, "log_tail": raw.log_tail,
+        "wanted": raw.wanted, "seconds": raw.seconds, "function_seconds": raw.function_seconds,
     }
     text = json.dumps(document).encode()
     buffer = io.BytesIO()
@@ -62,8 +62,9 @@ def encode_raw(raw: dict) -> bytes:
     return len(text).to_bytes(8, "big") + text + buffer.getvalue()
 
 
-def decode_raw(payload, n_functions: int) -> dict:
-    """What ``encode_raw`` wrote, read as hostile: bounded sizes and depth, no pickles, every field checked."""
+def decode_raw(payload, names: list[str]) -> RunResult:
+    """What ``encode_raw`` wrote, read as hostile: bounded sizes and depth, no pickles, every field checked;
+    ``names``: the problem set's graded functions, the only keys a result may have."""
     if not isinstance(payload, bytes) or len(payload) > MAX_PAYLOAD_BYTES or len(payload) < 8:
         raise untrusted.Untrusted("a worker returned something other than a bounded result")
     size = int.from_bytes(payload[:8], "big")
@@ -74,16 +75,17 @@ def decode_raw(payload, n_functions: int) -> dict:
     if not isinstance(document, dict):
         raise untrusted.Untrusted("a worker's result is not a mapping")
 
-    def index(key) -> int:
-        number = int(key)
-        if not 0 <= number < n_functions:
-            raise untrusted.Untrusted(f"a worker's result names function {number}")
-        return number
+    known = set(names)
+
+    def function_name(key) -> str:
+        if not isinstance(key, str) or key not in known:
+            raise untrusted.Untrusted(f"a worker's result names function {str(key)[:80]!r}, not one of the problem set's")
+        return key
 
     outcomes = {}
     for key, item in dict(document.get("outcomes", {})).items():
         if isinstance(item, dict) and isinstance(item.get("reason"), str):
-            outcomes[index(key)] = item["reason"][:2000]
+            outcomes[function_name(key)] = item["reason"][:2000]
             continue
         cases = []
         for case in list(item.get("cases", []))[:10_000] if isinstance(item, dict) else []:
@@ -95,21 +97,21 @@ def decode_raw(payload, n_functions: int) -> dict:
             else:
                 cases.append({"error": str(case.get("error", "unknown error"))[:2000] if isinstance(case, dict)
                               else "unknown error"})
-        outcomes[index(key)] = cases
-    wanted = [index(i) for i in document.get("wanted", [])][:n_functions]
-    return {
-        "outcomes": outcomes,
-        "cell_errors": {str(k)[:200]: str(v)[:2000] for k, v in list(dict(document.get("cell_errors", {})).items())[:1000]},
-        "notes": [str(n)[:2000] for n in list(document.get("notes", []))[:100]],
-        "log_tail": str(document.get("log_tail", ""))[-8000:],
-        "wanted": wanted,
-        "seconds": float(document.get("seconds", 0.0)),
-        "function_seconds": {index(k): float(v) for k, v in dict(document.get("function_seconds", {})).items()},
-    }
+        outcomes[function_name(key)] = cases
+    wanted = [function_name(name) for name in list(document.get("wanted", []))[:len(names)]]
+    return RunResult(
+        wanted=wanted,
+        outcomes=outcomes,
+        cell_errors={str(k)[:200]: str(v)[:2000] for k, v in list(dict(document.get("cell_errors", {})).items())[:1000]},
+        notes=[str(n)[:2000] for n in list(document.get("notes", []))[:100]],
+        log_tail=str(document.get("log_tail", ""))[-8000:],
+        seconds=float(document.get("seconds", 0.0)),
+        function_seconds={function_name(k): float(v) for k, v in dict(document.get("function_seconds", {})).items()},
+    )
 
 
 # ------------------------------------------------------------------ the worker's side
-_runners: dict[str, Grader] = {}
+_runners: dict[str, Runner] = {}
 _runners_lock = threading.Lock()
 
 
@@ -132,7 +134,7 @@ def run_on_worker(spec: dict, cells: list[dict]) -> bytes:
         runner = _runners.get(key)
         if runner is None:
             limits = Limits(**{**spec["limits"], "allowed_modules": tuple(spec["limits"]["allowed_modules"])})
-            runner = Grader(get_problem_set(spec["problem_set"]), int(spec["seed"]), limits, references=False,
+            runner = Runner(get_problem_set(spec["problem_set"]), int(spec["seed"]), limits,
                             workdir=_worker_directory())
             if runner.isolation.mode == "rlimits":
                 runner.close()
@@ -151,13 +153,13 @@ def run_on_worker(spec: dict, cells: list[dict]) -> bytes:
 class LocalExecutor:
     """Submissions in this machine's sandbox, ``jobs`` at a time (the default, nothing to set up)."""
 
-    def __init__(self, grader: Grader, jobs: int):
+    def __init__(self, grader, jobs: int):
         self.grader, self.slots = grader, max(1, int(jobs))
 
     def describe(self) -> str:
         return f"{self.slots} local job(s)"
 
-    def run(self, cells: list[Cell]) -> dict:
+    def run(self, cells: list[Cell]) -> RunResult:
         return self.grader.run(cells)
 
     def close(self) -> None:
@@ -167,7 +169,7 @@ class LocalExecutor:
 class DaskExecutor:
     """Submissions on the workers of the Dask cluster at ``scheduler`` (``tcp://host:8786``, or a ``Client``)."""
 
-    def __init__(self, grader: Grader, scheduler, retries: int = RETRIES, timeout_s: float = 60):
+    def __init__(self, grader, scheduler, retries: int = RETRIES, timeout_s: float = 60):
         try:
             from distributed import Client
         except ImportError as error:
@@ -193,7 +195,7 @@ class DaskExecutor:
     def describe(self) -> str:
         return f"Dask at {self.address}: {self.slots} worker thread(s)"
 
-    def run(self, cells: list[Cell]) -> dict:
+    def run(self, cells: list[Cell]) -> RunResult:
         from distributed import KilledWorker
 
         future = self.client.submit(run_on_worker, self.spec, [dataclasses.asdict(c) for c in cells],
@@ -210,7 +212,7 @@ class DaskExecutor:
         finally:
             future.release()
         try:
-            return decode_raw(payload, len(self.grader.problem_set.functions))
+            return decode_raw(payload, [fn.name for fn in self.grader.problem_set.functions])
         except untrusted.Untrusted as error:
             raise GraderFault(f"a Dask worker returned a result the grader could not read: {error}") from None
 
@@ -219,5 +221,6 @@ class DaskExecutor:
             self.client.close()
 
 
-def executor_for(grader: Grader, jobs: int, scheduler=None):
+def executor_for(grader, jobs: int, scheduler=None):
+    """Where ``grader`` (a ``grader.Grader``) runs the submissions: this machine, or the Dask cluster at ``scheduler``."""
     return DaskExecutor(grader, scheduler) if scheduler else LocalExecutor(grader, jobs)

@@ -18,7 +18,8 @@ import nbformat
 
 from autograder.errors import SubmissionError  # noqa: F401 (raised here)
 from autograder.grading import untrusted
-from autograder.grading.runner import Cell, SubmissionResult
+from autograder.grading.judge import SubmissionResult
+from autograder.grading.runner import Cell
 
 MAX_NOTEBOOK_BYTES = 20 * 2 ** 20
 SKIP_TAG = "grader-skip"  # master cells (plots, demos) the grader does not run
@@ -197,7 +198,7 @@ def _master_cell(cells, theirs, index, cell):
         if source is None:
             return
         if len(source) > MAX_CELL_CHARS:
-            cells.append(Cell(grade_id, "", problem=f"this cell cannot be graded: it has {len(source)} characters; "
+            cells.append(Cell(grade_id, "", unfit=f"this cell cannot be graded: it has {len(source)} characters; "
                                                    f"the limit is {MAX_CELL_CHARS}"))
             return
         source, note = _cell_magic(grade_id, source)
@@ -210,7 +211,7 @@ def _error_output(ename: str, lines: list[str]):
     return nbformat.v4.new_output("error", ename=ename, evalue=lines[0] if lines else "", traceback=lines)
 
 
-def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None, problem: str | None = None):
+def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None, unreadable: str | None = None):
     """The release notebook with the student's answers and the harness's verdicts.
 
     Test cells get the harness's message as output: a plain stream when the function
@@ -232,13 +233,13 @@ def autograded_notebook(release_nb, student_nb, result: SubmissionResult | None,
             name = grade_id.removeprefix("test_")
             verdict = result.functions.get(name) if result else None
             if verdict is None:
-                cell.outputs = [_error_output("NotGraded", [problem or f"{name} was not graded."])]
+                cell.outputs = [_error_output("NotGraded", [unreadable or f"{name} was not graded."])]
             elif verdict.passed:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(verdict.messages) + "\n")]
             else:
                 cell.outputs = [_error_output("GradingFailure", verdict.messages)]
-    if problem:
-        note = nbformat.v4.new_markdown_cell(f"**Autograder:** {problem}")
+    if unreadable:
+        note = nbformat.v4.new_markdown_cell(f"**Autograder:** {unreadable}")
         nb.cells.insert(0, note)
     elif result and result.notes:
         lines = "\n".join(f"- {n}" for n in result.notes)

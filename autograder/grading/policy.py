@@ -17,6 +17,8 @@ advisory report remain: a determined student could reach other installed package
 A function allowed more than NumPy runs in a process of its own whose filesystem view also holds those
 packages (and what they import themselves, ``PACKAGES``); every other function runs where they do not exist.
 """
+import ast
+
 DEFAULT_ALLOWED = ("numpy",)
 
 PACKAGES = {
@@ -34,3 +36,38 @@ def packages_for(imports) -> tuple[str, ...]:
             if package not in found:
                 found.append(package)
     return tuple(found)
+
+
+def forbidden_imports_message(source: str, banned: list[str]) -> str:
+    """Where each forbidden import is: inside which function, or at the top level of the cell
+    (a copied ``check(...)`` line, typically). ``source`` already parsed safely in untrusted.scan_imports."""
+    places = []
+    for statement in ast.parse(source).body:
+        inside = statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                modules = [node.args[0].value]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] in banned:
+                    where = f"inside {inside}" if inside else "at the top level of the cell, outside every function"
+                    places.append(f"{module.split('.')[0]} (line {node.lineno}, {where})")
+    places = list(dict.fromkeys(places)) or banned
+    text = f"imports {', '.join(places[:5])}"
+    if any("top level" in p for p in places):
+        text += ("; the grader calls your functions itself, so a copied check(...) or other import at the top "
+                 "level is not needed")
+    return text
+
+
+def may_use(fn) -> str:
+    """What a graded function may import, as the feedback says it."""
+    if not fn.imports:
+        return "graded functions may use NumPy only"
+    return f"{fn.name} may use NumPy and {', '.join(fn.imports)} only"

@@ -1,10 +1,16 @@
-"""Where the PyTorch references run: CUDA when available, else the CPU, in float64.
+"""The references: the one place where expected outputs are computed, for the grader and the visible check alike.
 
-``AUTOGRADER_DEVICE=cpu`` or ``AUTOGRADER_DEVICE=cuda`` forces one.
+:class:`References` holds every case of a problem set at one seed with the PyTorch reference's output and the
+outputs of the known wrong conventions (:func:`expected_outputs`); the grader computes them once per run, the
+visible check for one function at the visible seed, and the student edition's fixtures come from the same function.
+
+The references run on CUDA when available, else the CPU, in float64. ``AUTOGRADER_DEVICE=cpu`` or
+``AUTOGRADER_DEVICE=cuda`` forces one.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,3 +92,31 @@ def run_variant(misconception, case):
             return to_numpy(misconception.reference(*args))
     except Exception:
         return None
+
+
+def expected_outputs(fn, cases) -> tuple[list, dict[str, list]]:
+    """For graded function ``fn``'s ``cases``: the reference's output for each (None without a reference), and
+    each known wrong convention's outputs by name (None for a case judged by a property, which a variant cannot
+    tell anything about)."""
+    expected = [None if fn.reference is None else run_reference(fn, case) for case in cases]
+    variants = {m.name: [None if fn.judged_by_check(case) else run_variant(m, case) for case in cases]
+                for m in fn.misconceptions}
+    return expected, variants
+
+
+@dataclass
+class References:
+    """Every case of a problem set at one seed, by function name, with the expected outputs and the known wrong
+    conventions' outputs. Computed once per grading run, in the trusted process only."""
+
+    cases: dict[str, list]
+    expected: dict[str, list]
+    variants: dict[str, dict[str, list]]
+
+    @classmethod
+    def compute(cls, problem_set, seed: int, cases: dict[str, list] | None = None) -> "References":
+        cases = cases if cases is not None else {fn.name: fn.cases(seed) for fn in problem_set.functions}
+        expected, variants = {}, {}
+        for fn in problem_set.functions:
+            expected[fn.name], variants[fn.name] = expected_outputs(fn, cases[fn.name])
+        return cls(cases, expected, variants)

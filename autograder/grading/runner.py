@@ -1,29 +1,23 @@
-"""The runner: run a submission's code in a sandboxed process, read back what it returned.
+"""The runner: run a submission's code in sandboxed processes and read back what it returned.
 
-This process never executes student code. The student's solution cells run beside the
-master's provided cells in ``autograder/sandbox/child.py``, in a fresh process with resource
-limits; this side imports nothing from ``autograder/sandbox/`` (it copies that folder into
-each job) and reads everything that comes back through ``untrusted.py``'s bounded readers.
+This process never executes student code. The student's solution cells run beside the master's provided cells in
+``autograder/sandbox/child.py``, in a fresh process with resource limits; this side imports nothing from
+``autograder/sandbox/`` (it copies that folder into each job) and reads everything that comes back through
+``untrusted.py``'s bounded readers. A :class:`Runner` knows a problem set's hidden cases for one seed, never their
+expected outputs (those are ``references.py``'s, and judging is ``judge.py``'s): it is what a Dask worker holds.
 
-Deadlines belong to this process alone. A run may take at most ``setup_s`` plus the sum
-of its functions' budgets; each function's start is accepted once, in order, and its
-deadline is the earlier of its own budget and that cap. Nothing the student's process
-writes can extend either.
-
-A submission that crashes, exits, loops or returns junk scores 0 on what it broke and
-never stops the grading of others: when the process dies inside graded function *i*,
-function *i* fails with the reason, and a fresh process runs the functions after it. A
-process that dies before any notebook code ran is the grader's fault (``GraderFault``).
+:meth:`Runner.run` returns a :class:`RunResult`, plain data keyed by function name. A submission that crashes,
+exits, loops or returns junk scores 0 on what it broke and never stops the grading of others: when the process
+dies inside graded function *i*, function *i* fails with the reason, and a fresh process runs the functions after
+it. A process that dies before any notebook code ran is the grader's fault (``GraderFault``). How one process is
+watched, timed and killed is ``supervise.py``'s.
 """
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sysconfig
 import tempfile
@@ -33,36 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.grading import policy
-from autograder.grading.references import run_reference, run_variant
-from autograder.grading import codec, untrusted
-from autograder.grading.judge import FunctionResult, judge
-from autograder.registry import GradedFunction, ProblemSet
-from autograder.grading import isolation
 from autograder.errors import GraderFault
+from autograder.grading import codec, isolation, policy, untrusted
 from autograder.grading.limits import Limits
+from autograder.grading.policy import forbidden_imports_message, may_use
+from autograder.grading.supervise import ChildState, CpuWatch, Deadlines, death_reason, supervise, where_time_went
+from autograder.registry import GradedFunction, ProblemSet
 
 SANDBOX_FOLDER = Path(__file__).resolve().parent.parent / "sandbox"
 SANDBOX_FILES = ("child.py", "codec.py", "drivers.py")  # all of it: copied into every job
 MAX_RESULT_BYTES = 16 * 2 ** 20    # one function's results (JSON or arrays), read back at most
 MAX_CELLS_BYTES = 2 ** 20          # the cells' error report
-MAX_PROGRESS_BYTES = 2 ** 20       # progress lines from one process
 LOG_TAIL_BYTES = 4000
 MIN_PROCESS_S = 1.0                # a fresh process is started only with at least this much of the submission's time left
-EXIT_GRACE_S = 2.0
-
-
-@dataclass
-class SubmissionResult:
-    functions: dict[str, FunctionResult]
-    cell_errors: dict[str, str]
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-    log_tail: str = ""  # the end of what the sandboxed process printed (for the instructor, not the feedback)
-
-    @property
-    def score(self) -> int:
-        return sum(r.score for r in self.functions.values())
 
 
 @dataclass(frozen=True)
@@ -70,53 +47,42 @@ class Cell:
     """A code cell to run in the sandbox: the master's provided code or the student's solution.
 
     ``note`` is said in the feedback (a cell magic that was ignored, for example);
-    ``problem``, when set, means the cell cannot be graded at all and says why."""
+    ``unfit``, when set, means the cell cannot be graded at all and says why."""
 
     id: str
     source: str
     note: str | None = None
-    problem: str | None = None
+    unfit: str | None = None
 
 
-def _signal_name(returncode: int) -> str:
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
+@dataclass
+class RunResult:
+    """What one submission's run brought back, keyed by function name: plain data, never judged here.
+
+    ``outcomes[name]`` is one ``{"value": ...}`` or ``{"error": ...}`` per case, or a string saying why the
+    function could not be run at all. ``readable``: the probed paths the sandbox could read (the control run's)."""
+
+    wanted: list[str]
+    outcomes: dict[str, list[dict] | str] = field(default_factory=dict)
+    cell_errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    log_tail: str = ""
+    seconds: float = 0.0
+    function_seconds: dict[str, float] = field(default_factory=dict)
+    readable: list[str] = field(default_factory=list)
 
 
-def where_time_went(reason: str, spent: dict[str, tuple[float, int]]) -> str:
-    """For a function that ran out of time: how much of it went into the student's other graded functions that it
-    called (so that a slow helper is named, not only the function that called it)."""
-    if not ("timed out" in reason or "CPU time" in reason or "time budget" in reason):
-        return ""
-    named = sorted(((seconds, calls, name) for name, (seconds, calls) in spent.items() if seconds >= 0.5),
-                   reverse=True)[:5]
-    if not named:
-        return ""
-    return ("; of its time, your functions it calls took " +
-            ", ".join(f"{name} {seconds:.1f} s ({calls} call{'s' if calls != 1 else ''})"
-                      for seconds, calls, name in named) +
-            ": make those faster first (each is graded on its own cases too)")
+@dataclass
+class _ProcessEnd:
+    """How one sandboxed process ended: what it said, its log's tail, its cells' errors, each finished function's
+    seconds (by index), and, when it stopped early, why (``reason``) and in which function (``broken_at``)."""
 
-
-def death_reason(returncode: int | None, timed_out: float | None, log_tail: str, out_of_cpu: bool = False) -> str:
-    if out_of_cpu:
-        return "ran out of CPU time"
-    if timed_out is not None:
-        return f"timed out after {timed_out:g} s"
-    if returncode is None:
-        return "stopped"
-    if 128 < returncode < 128 + 65:
-        returncode = 128 - returncode  # bwrap and unshare report a signal as 128 + its number
-    if returncode < 0:
-        name = _signal_name(returncode)
-        return {"SIGXCPU": "ran out of CPU time", "SIGXFSZ": "wrote more output than allowed",
-                "SIGSEGV": "crashed with a segmentation fault",
-                "SIGKILL": "was killed (out of memory?)"}.get(name, f"was killed by {name}")
-    if "MemoryError" in log_tail:
-        return "ran out of memory"
-    return f"exited the process (exit code {returncode})"
+    state: ChildState
+    log_tail: str
+    cell_errors: dict[str, str]
+    elapsed: dict[int, float]
+    reason: str | None
+    broken_at: int | None
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -126,179 +92,17 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
-def _marked(marker: str) -> list[int]:
-    """The processes that carry this run's marker in their environment."""
-    needle = f"AUTOGRADER_JOB={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+class Runner:
+    """Runs submissions of one problem set on its hidden cases for one seed, in the sandbox.
 
+    ``calibrated`` holds the budgets of the functions timed against the master ({name: (master's seconds,
+    budget)}); the grader sets it after its control run, and a Dask worker gets it with each submission."""
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds (user + system) these processes have used so far; a process gone meanwhile counts 0."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / _TICKS
-
-
-class CpuWatch:
-    """The CPU limits, enforced from this side as well: the child sets them as resource limits on itself,
-    which honest code cannot escape, but code that raises its own soft limit could. Every ``POLL_S`` while a
-    function with a CPU limit runs (and all the time for the course-wide limit), this process adds up the
-    CPU time of every process that carries the run's marker, and ``over`` says when one is exceeded (with a
-    second's grace, so that the child's own limit, which gives the clearer message, fires first)."""
-
-    POLL_S = 0.5
-    GRACE_S = 1.5
-
-    def __init__(self, marker: str, total_s: float, per_function: dict[int, float]):
-        self.marker, self.total_s, self.per_function = marker, total_s, per_function
-        self.pids: list[int] = []
-        self.started: dict[int, float] = {}  # function index -> CPU seconds used when it started
-
-    def now(self) -> float:
-        self.pids = _marked(self.marker) or self.pids
-        return cpu_seconds(self.pids)
-
-    def start(self, index: int) -> None:
-        if index in self.per_function:
-            self.started[index] = self.now()
-
-    def over(self, current: int | None) -> bool:
-        used = self.now()
-        if used > self.total_s + self.GRACE_S:
-            return True
-        return current in self.started and used - self.started[current] > self.per_function[current] + self.GRACE_S
-
-
-def _kill_marked(marker: str) -> int:
-    """Kill processes that still carry this run's marker in their environment (they escaped
-    the process group); returns how many there were."""
-    killed = 0
-    for pid in _marked(marker):
-        try:
-            os.kill(pid, signal.SIGKILL)
-            killed += 1
-        except OSError:
-            continue
-    return killed
-
-
-def forbidden_imports_message(source: str, banned: list[str]) -> str:
-    """Where each forbidden import is: inside which function, or at the top level of the cell
-    (a copied ``check(...)`` line, typically). ``source`` already parsed safely in untrusted.scan_imports."""
-    places = []
-    for statement in ast.parse(source).body:
-        inside = statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                modules = [node.module]
-            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                    and isinstance(node.args[0].value, str):
-                modules = [node.args[0].value]
-            else:
-                continue
-            for module in modules:
-                if module.split(".")[0] in banned:
-                    where = f"inside {inside}" if inside else "at the top level of the cell, outside every function"
-                    places.append(f"{module.split('.')[0]} (line {node.lineno}, {where})")
-    places = list(dict.fromkeys(places)) or banned
-    text = f"imports {', '.join(places[:5])}"
-    if any("top level" in p for p in places):
-        text += ("; the grader calls your functions itself, so a copied check(...) or other import at the top "
-                 "level is not needed")
-    return text
-
-
-def may_use(fn: GradedFunction) -> str:
-    """What a graded function may import, as the feedback says it."""
-    if not fn.imports:
-        return "graded functions may use NumPy only"
-    return f"{fn.name} may use NumPy and {', '.join(fn.imports)} only"
-
-
-class Deadlines:
-    """The wall-clock budget of one sandboxed process, decided here and only ever shortened.
-
-    ``run`` is the order in which the child must start the functions; each start is accepted
-    once, in that order, and only after the previous function is done. The process is capped
-    at ``setup_s`` plus the budgets of the functions it runs, and never past ``cap``, the
-    submission's own cap across all the processes that grade it."""
-
-    def __init__(self, setup_s: float, budgets: dict[int, float], run: list[int], now: float,
-                 cap: float | None = None):
-        self.budgets, self.order = budgets, list(run)
-        self.cap = now + setup_s + sum(budgets[i] for i in run)
-        if cap is not None:  # the submission's own cap, shared by every process that grades it
-            self.cap = min(self.cap, cap)
-        self.deadline, self.budget = min(now + setup_s, self.cap), setup_s
-        self.started = 0      # how many functions have started
-        self.current: int | None = None
-        self.started_at = now
-        self.elapsed: dict[int, float] = {}  # seconds from a function's start to its end, by this clock
-
-    def start(self, index: int, now: float) -> bool:
-        if self.current is not None or self.started >= len(self.order) or index != self.order[self.started]:
-            return False  # out of order, a second time, or while another function is still running
-        self.started += 1
-        self.current = index
-        self.budget = self.budgets[index]
-        self.deadline = min(now + self.budget, self.cap)
-        self.started_at = now
-        return True
-
-    def done(self, index: int, now: float | None = None) -> bool:
-        if index != self.current:
-            return False
-        self.current = None
-        if now is not None:
-            self.elapsed[index] = now - self.started_at
-        return True
-
-    def left(self, now: float) -> float:
-        return self.deadline - now
-
-
-class Grader:
-    """Grades submissions of one problem set with one seed.
-
-    The hidden cases, their expected outputs and the outputs of the known wrong conventions
-    are computed once, when the grader is made, and reused for every student of the run."""
-
-    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None,
-                 references: bool = True):
-        """``references=False``: a runner only (a Dask worker's), with the hidden cases but no expected outputs;
-        it runs submissions and never judges them."""
+    def __init__(self, problem_set: ProblemSet, seed: int, limits: Limits = Limits(), workdir: str | None = None):
         self.problem_set = problem_set
         self.seed = seed
         self.limits = limits
         self.cases = {fn.name: fn.cases(seed) for fn in problem_set.functions}
-        self.expected = self.variants = None
-        if references:
-            self.expected = {fn.name: [None if fn.reference is None else run_reference(fn, case)
-                                       for case in self.cases[fn.name]] for fn in problem_set.functions}
-            self.variants = {fn.name: {m.name: [None if fn.judged_by_check(case) else run_variant(m, case)
-                                                for case in self.cases[fn.name]]
-                                       for m in fn.misconceptions} for fn in problem_set.functions}
         self.isolation = isolation.detect(limits.sandbox)
         if workdir is not None and self.isolation.drop_to_nobody and not self.isolation.hides_files \
                 and isolation.blocked_on_the_way(Path(workdir)) is not None:
@@ -309,7 +113,7 @@ class Grader:
         self._import_cells = {fn.name for fn in problem_set.functions if fn.imports}  # cells that need more than NumPy
         self._site_dirs = self._make_site()
         self.leftover_processes = 0
-        self.calibrated: dict[str, tuple[float, float]] = {}  # name -> (master's seconds, budget)
+        self.calibrated: dict[str, tuple[float, float]] = {}
 
     def close(self):
         shutil.rmtree(self._root, ignore_errors=True)
@@ -374,25 +178,6 @@ class Grader:
             return self.calibrated[fn.name][1]
         return self.limits.function_s if self.limits.function_s is not None else fn.time_limit_s
 
-    def calibrate(self, control_raw: dict) -> dict[str, tuple[float, float]]:
-        """Budgets of the functions with ``budget_vs_master``, from the master's times in ``control_raw`` (what
-        ``run`` returned for the control submission): {name: (master's seconds, budget)}."""
-        for i, fn in enumerate(self.problem_set.functions):
-            seconds = control_raw.get("function_seconds", {}).get(i)
-            if fn.budget_vs_master and seconds is not None:
-                self.calibrated[fn.name] = (seconds, max(fn.min_budget_s, fn.budget_vs_master * seconds))
-        return dict(self.calibrated)
-
-    def budget_line(self, name: str, seconds: float | None) -> str | None:
-        """What the feedback says about a calibrated function's time."""
-        if name not in self.calibrated:
-            return None
-        master, budget = self.calibrated[name]
-        fn = self.problem_set[name]
-        took = f"took {seconds:.2f} s of" if seconds is not None else "had"
-        return (f"{name} {took} its {budget:.2f} s budget ({fn.budget_vs_master:g} x the model solution's {master:.3f} s "
-                f"on this machine, at least {fn.min_budget_s:g} s).")
-
     def _copy_sandbox(self, job: Path) -> None:
         """The sandbox's own code, and the problem set's drivers beside it, into the job folder."""
         target = job / "sandbox"
@@ -402,15 +187,10 @@ class Grader:
         if self.problem_set.drivers_file and self.problem_set.drivers_file.exists():
             shutil.copyfile(self.problem_set.drivers_file, target / "ps_drivers.py")
 
-    # ------------------------------------------------------------ grading
-    def grade(self, cells: list[Cell], only: list[str] | None = None) -> SubmissionResult:
-        """Run ``cells`` (the master's provided cells and the student's solution cells, in
-        notebook order) and grade the problem set's functions (``only`` these, if given)."""
-        return self.judge(self.run(cells, only))
-
-    def run(self, cells: list[Cell], only: list[str] | None = None, probe: list[str] = ()) -> dict:
-        """Outcomes per function index (a list of case outcomes, or a string saying why none),
-        the cells' errors, notes and the log's tail. Raises GraderFault.
+    # ------------------------------------------------------------ running
+    def run(self, cells: list[Cell], only: list[str] | None = None, probe: list[str] = ()) -> RunResult:
+        """Run ``cells`` (the master's provided cells and the student's solution cells, in notebook order) and
+        call the problem set's graded functions (``only`` these, if given) on their cases. Raises GraderFault.
 
         ``probe``: paths the sandboxed process tries to read before any notebook code runs (the control run's
         masters, gradebook and planted bugs); those it could read come back as ``readable``."""
@@ -421,8 +201,8 @@ class Grader:
         outcomes: dict[int, list[dict] | str] = {}
         cell_errors: dict[str, str] = {}
         notes: list[str] = [c.note for c in cells if c.note]
-        unfit = {c.id: c.problem for c in cells if c.problem}
-        runnable = [c for c in cells if not c.problem]
+        unfit = {c.id: c.unfit for c in cells if c.unfit}
+        runnable = [c for c in cells if not c.unfit]
         for i in wanted:
             if functions[i].name in unfit:
                 outcomes[i] = unfit[functions[i].name]
@@ -467,56 +247,35 @@ class Grader:
                     for index in remaining + later:
                         outcomes[index] = f"not graded: the submission {reason}"
                     break
-                state = self._run_child(job, group_cells, remaining, cap, first, imports,
-                                        probe=list(probe) if first else [])
+                end = self._run_child(job, group_cells, remaining, cap, first, imports,
+                                      probe=list(probe) if first else [])
                 if first and probe:
                     answer = self._read_probe(job)  # no answer: assume the worst
                     readable = [p for p in probe if answer is None or p in answer]  # in the probe's order
                 first = False
-                log_tail = state["log_tail"]
-                cell_errors.update(state["cell_errors"])
-                function_seconds.update(state["elapsed"])
-                for index in state["done"]:
+                log_tail = end.log_tail
+                cell_errors.update(end.cell_errors)
+                function_seconds.update(end.elapsed)
+                for index in end.state.done:
                     outcomes[index] = self._read_outcomes(job, index)
-                if state["broken_at"] is None and not state["reached_functions"]:
-                    where = f" while running cell '{state['cell']}'" if state["cell"] else ""
-                    notes.append(f"Your notebook's code {state['reason']}{where}; no function could be graded.")
+                if end.broken_at is None and not end.state.reached_functions:
+                    where = f" while running cell '{end.state.cell}'" if end.state.cell else ""
+                    notes.append(f"Your notebook's code {end.reason}{where}; no function could be graded.")
                     for index in remaining + later:
-                        outcomes.setdefault(index, f"not graded: the notebook's code {state['reason']}{where}")
+                        outcomes.setdefault(index, f"not graded: the notebook's code {end.reason}{where}")
                     break
-                if state["broken_at"] is not None:
-                    name = functions[state["broken_at"]].name
-                    outcomes[state["broken_at"]] = state["reason"] + where_time_went(
-                        state["reason"], state["spent"].get(state["broken_at"], {}))
-                    notes.append(f"{state['reason']} in {name}.")
+                if end.broken_at is not None:
+                    name = functions[end.broken_at].name
+                    outcomes[end.broken_at] = end.reason + where_time_went(
+                        end.reason, end.state.spent.get(end.broken_at, {}))
+                    notes.append(f"{end.reason} in {name}.")
                 remaining = [i for i in remaining if i not in outcomes]
         finally:
             shutil.rmtree(job, ignore_errors=True)
-        return {"outcomes": outcomes, "cell_errors": cell_errors, "notes": notes, "log_tail": log_tail,
-                "wanted": wanted, "seconds": time.perf_counter() - started, "function_seconds": function_seconds,
-                "readable": readable}
-
-    def judge(self, raw: dict) -> SubmissionResult:
-        """The verdicts on what ``run`` brought back, against the expected outputs of this run's cases."""
-        if self.expected is None:
-            raise RuntimeError("this runner has no references (references=False): it cannot judge")
-        functions = self.problem_set.functions
-        results = {}
-        for i in raw["wanted"]:
-            fn = functions[i]
-            results[fn.name] = judge(fn, self.cases[fn.name], self.expected[fn.name], raw["outcomes"].get(i, "not run"),
-                                     raw["cell_errors"].get(fn.name), self.variants[fn.name])
-        for i in raw["wanted"]:
-            name = functions[i].name
-            line = self.budget_line(name, raw.get("function_seconds", {}).get(i))
-            if line:
-                results[name].messages.insert(1, line)
-        for name, result in results.items():
-            failed_uses = [u for u in self.problem_set[name].uses if u in results and not results[u].passed]
-            if not result.passed and failed_uses:
-                result.messages.insert(1, f"({name} uses {', '.join(failed_uses)}, which failed "
-                                          f"{'its' if len(failed_uses) == 1 else 'their'} own cases: fix that first.)")
-        return SubmissionResult(results, raw["cell_errors"], raw["seconds"], raw["notes"], raw["log_tail"])
+        name = lambda i: functions[i].name  # noqa: E731 (indices are the child protocol's; names leave this method)
+        return RunResult(wanted=[name(i) for i in wanted], outcomes={name(i): v for i, v in outcomes.items()},
+                         cell_errors=cell_errors, notes=notes, log_tail=log_tail, seconds=time.perf_counter() - started,
+                         function_seconds={name(i): t for i, t in function_seconds.items()}, readable=readable)
 
     def _job_spec(self, cells: list[Cell], run: list[int], write_fd: int, sys_path: list[str],
                   imports: tuple[str, ...] = (), probe: list[str] = ()) -> dict:
@@ -546,7 +305,8 @@ class Grader:
         }
 
     def _run_child(self, job: Path, cells: list[Cell], run: list[int], cap: float | None = None,
-                   first: bool = True, imports: tuple[str, ...] = (), probe: list[str] = ()) -> dict:
+                   first: bool = True, imports: tuple[str, ...] = (), probe: list[str] = ()) -> "_ProcessEnd":
+        """One sandboxed process that runs ``cells`` then the functions ``run`` (indices), supervised to its end."""
         for stale in job.iterdir():
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
@@ -569,108 +329,35 @@ class Grader:
                 pass_fds=(write_fd,), start_new_session=True,
             )
         os.close(write_fd)
-        budgets = {i: self.time_limit(self.problem_set.functions[i]) for i in run}
-        clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic(), cap)
         functions = self.problem_set.functions
-        state = {"booted": False, "cell": None, "reached_functions": False, "done": [], "spent": {},
-                 "names": {fn.name for fn in functions}, "run": set(run)}
+        budgets = {i: self.time_limit(functions[i]) for i in run}
+        clock = Deadlines(self.limits.setup_s, budgets, run, time.monotonic(), cap)
+        state = ChildState(run=list(run), names={fn.name for fn in functions})
         watch = CpuWatch(marker, self.limits.cpu_s, {
             i: min(functions[i].cpu_s, self.limits.cpu_s) for i in run if functions[i].cpu_s})
-        timed_out, out_of_cpu, watching, next_poll = None, False, None, time.monotonic() + CpuWatch.POLL_S
-        buffer, received = b"", 0
-        try:
-            while True:
-                wait = clock.left(time.monotonic())
-                if wait <= 0:
-                    timed_out = clock.budget
-                    break
-                ready, _, _ = select.select([read_fd], [], [], min(wait, CpuWatch.POLL_S))
-                if ready:
-                    chunk = os.read(read_fd, 65536)
-                    if not chunk:
-                        break  # the child closed its end: finished or died
-                    received += len(chunk)
-                    if received > MAX_PROGRESS_BYTES:
-                        break
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        self._progress(line, state, clock)
-                if clock.current != watching:
-                    watching = clock.current
-                    if watching is not None:
-                        watch.start(watching)
-                if time.monotonic() >= next_poll:
-                    next_poll = time.monotonic() + CpuWatch.POLL_S
-                    if watch.over(clock.current):
-                        out_of_cpu = True
-                        break
-        finally:
-            os.close(read_fd)
-            self._kill(process, grace_s=0 if timed_out or out_of_cpu else EXIT_GRACE_S)
-            self.leftover_processes += _kill_marked(marker)
-        returncode = process.returncode
+        self.leftover_processes += supervise(process, read_fd, clock, watch, state)
         try:
             log_tail = untrusted.read_file(job / "log.txt", 0, tail=LOG_TAIL_BYTES).decode("utf-8", "replace")
         except untrusted.Untrusted:
             log_tail = ""
-        state["log_tail"] = log_tail
-        if not state["booted"] and not (timed_out is not None and not first and clock.deadline >= clock.cap):
+        if not state.booted and not (state.timed_out is not None and not first and clock.deadline >= clock.cap):
             # (a later process that the submission's own cap cut short is the submission's doing)
-            reason = death_reason(returncode, timed_out, log_tail, out_of_cpu)
+            reason = death_reason(state.returncode, state.timed_out, log_tail, state.out_of_cpu)
             raise GraderFault(f"the sandboxed Python {reason} before any notebook code ran "
                               f"(isolation: {self.isolation.mode})", log_tail)
-        finished = returncode == 0 and timed_out is None and not out_of_cpu and clock.current is None and len(state["done"]) == len(run)
-        state["broken_at"] = None
+        finished = state.returncode == 0 and state.timed_out is None and not state.out_of_cpu \
+            and clock.current is None and len(state.done) == len(run)
+        reason, broken_at = None, None
         if not finished:
-            state["reason"] = death_reason(returncode, timed_out, log_tail, out_of_cpu)
-            if state["reached_functions"]:
+            reason = death_reason(state.returncode, state.timed_out, log_tail, state.out_of_cpu)
+            if state.reached_functions:
                 # died inside a function, or between two: blame the first that did not finish
-                pending = [i for i in run if i not in state["done"]]
-                state["broken_at"] = clock.current if clock.current is not None else (pending[0] if pending else None)
-        state["cell_errors"] = self._read_cell_errors(job) if state["reached_functions"] else {}
-        state["elapsed"] = dict(clock.elapsed)
-        return state
+                pending = [i for i in run if i not in state.done]
+                broken_at = clock.current if clock.current is not None else (pending[0] if pending else None)
+        return _ProcessEnd(state, log_tail, self._read_cell_errors(job) if state.reached_functions else {},
+                           dict(clock.elapsed), reason, broken_at)
 
-    @staticmethod
-    def _progress(line: bytes, state: dict, clock: Deadlines) -> None:
-        kind, _, arg = line.decode("utf-8", "replace").partition(" ")
-        now = time.monotonic()
-        if kind == "B":
-            state["booted"] = True
-        elif kind == "C" and not state["reached_functions"]:
-            state["cell"] = arg[:200]
-        elif kind == "R":
-            state["reached_functions"] = True
-        elif kind == "S" and arg.isdigit() and state["reached_functions"]:
-            clock.start(int(arg), now)
-        elif kind == "D" and arg.isdigit() and clock.done(int(arg), now):
-            state["done"].append(int(arg))
-        elif kind == "U" and state["reached_functions"]:
-            # time spent in the student's other graded functions: hostile text, kept only when it is well formed
-            parts = arg.split(" ")
-            try:
-                index, name, seconds, calls = int(parts[0]), parts[1], float(parts[2]), int(parts[3])
-            except (ValueError, IndexError):
-                return
-            if len(parts) == 4 and index in state["run"] and name in state["names"] and \
-                    0 <= seconds < 1e7 and 0 <= calls < 10 ** 15:
-                state["spent"].setdefault(index, {})[name] = (seconds, calls)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen, grace_s: float = 0.0):
-        """Kill the child's whole process group, then reap the child. With a grace period, a
-        child that is finishing on its own gets to report its exit code first."""
-        try:
-            process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        process.wait()
-
+    # ------------------------------------------------------------ reading what came back (hostile)
     @staticmethod
     def _read_probe(job: Path) -> set[str] | None:
         """The paths the sandboxed process said it could read; None when it gave no readable answer."""

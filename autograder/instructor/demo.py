@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.instructor import pipeline
+from autograder import instructor
 from autograder.authoring import samples
 from autograder.config import Course, find_root
 from autograder.registry import PROBLEM_SET_NAMES, get_problem_set
@@ -46,7 +46,7 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
 
     _step("1. generate the student versions from the masters (nbgrader generate_assignment)")
     for name in PROBLEM_SET_NAMES:
-        released = pipeline.release(course, name)
+        released = instructor.release(course, name)
         committed = home / "assignments" / name / released.name
         same = _same_notebook(released, committed)
         ok &= same
@@ -70,16 +70,16 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
     from nbgrader.utils import get_username
 
     user = get_username()  # nbgrader names a submission after the account that submits it
-    if pipeline.STUDENT_ID.match(user) and user not in {s for s, _, _, _ in classes["ps1"]}:
-        pipeline.nbgrader(course, "fetch_assignment", "ps1")
+    if instructor.STUDENT_ID.match(user) and user not in {s for s, _, _, _ in classes["ps1"]}:
+        instructor.nbgrader(course, "fetch_assignment", "ps1")
         fetched = demo / "work" / course.course_id / "ps1" / "ps1.ipynb"
         master = nbformat.read(course.master("ps1"), as_version=4)
         nbformat.write(samples.full_solution(master, nbformat.read(fetched, as_version=4)), fetched)
-        pipeline.nbgrader(course, "submit", "ps1")
+        instructor.nbgrader(course, "submit", "ps1")
         classes["ps1"].append((user, "the full solution, fetched and submitted through the exchange", None,
                                get_problem_set("ps1").total_points))
         print(f"  {user} (this account) fetched ps1 into {fetched.relative_to(home)} and submitted it to "
-              f"{pipeline.exchange_root(course).relative_to(home)}/")
+              f"{instructor.exchange_root(course).relative_to(home)}/")
     else:
         print(f"  skipped: this account's name {user!r} is not usable as a student id here")
     roster = sorted({s for cls in classes.values() for s, what, _, _ in cls if "not on the roster" not in what})
@@ -92,9 +92,9 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
 
     for name in PROBLEM_SET_NAMES:
         _step(f"3. {name}: collect, autograde, feedback")
-        report = pipeline.collect(course, name, demo / "inbox" / name)
+        report = instructor.collect(course, name, demo / "inbox" / name)
         print(f"  collected: {', '.join(report['collected'])}")
-        exchanged = pipeline.collect(course, name, None)["collected"]
+        exchanged = instructor.collect(course, name, None)["collected"]
         if exchanged:
             print(f"  collected from the exchange: {', '.join(exchanged)} (with the submission time)")
             report["missing"] = [s for s in report["missing"] if s not in exchanged]
@@ -102,8 +102,8 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
             print(f"  problem: {line}")
         for student in report["missing"]:
             print(f"  missing: {student} (on the roster, no submission)")
-        pipeline.autograde(course, name, log=lambda line: print(f"  {line}"), seed=seed)
-        pipeline.feedback(course, name)
+        instructor.autograde(course, name, log=lambda line: print(f"  {line}"), seed=seed)
+        instructor.feedback(course, name)
         pages = sorted(course.feedback.glob(f"*/{name}/{name}.html"))
         print(f"  feedback: {len(pages)} HTML page(s) in {course.feedback.relative_to(home)}/<student>/{name}/")
 
@@ -122,8 +122,8 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
     for name in PROBLEM_SET_NAMES:
         ps = get_problem_set(name)
         _step(f"{name}: points per graded function (hand-graded questions await the formgrader)")
-        print(pipeline.format_table(course, name))
-        _, table = pipeline.table(course, name)
+        print(instructor.format_table(course, name))
+        _, table = instructor.table(course, name)
         auto = {fn.test_grade_id for fn in ps.functions}
         for student, what, data, expected in classes[name]:
             got = sum(v or 0 for k, v in table.get(student, {}).items() if k in auto)

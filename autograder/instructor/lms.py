@@ -63,7 +63,7 @@ def read_table(course: Course, problem_sets: list[str] | None = None) -> GradeTa
         wanted = problem_sets or [name for name in PROBLEM_SET_NAMES if name in known]
         missing = [name for name in wanted if name not in known]
         if missing:
-            from autograder.instructor.pipeline import UserError
+            from autograder.errors import UserError
 
             raise UserError(f"the gradebook does not know {', '.join(missing)}: release it first "
                             f"(python -m autograder release {missing[0]})")
@@ -138,12 +138,12 @@ WRITERS = {"canvas": canvas_csv, "moodle": moodle_csv, "csv": plain_csv}
 
 def export(course: Course, fmt: str, to: Path, problem_sets: list[str] | None = None, log=print) -> Path:
     """Write the grades in ``fmt`` to ``to`` and report what an instructor must know before importing them."""
-    from autograder.instructor.pipeline import UserError
+    from autograder.errors import UserError
 
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "nbgrader":
-        from autograder.instructor.pipeline import nbgrader
+        from autograder.instructor.common import nbgrader
 
         to.parent.mkdir(parents=True, exist_ok=True)
         nbgrader(course, "export", "--to", str(to))

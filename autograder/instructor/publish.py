@@ -46,20 +46,19 @@ def fixture(problem_set: str) -> tuple[dict, dict[str, np.ndarray]]:
     """The visible cases of every graded function of ``problem_set``, with the reference's and the known mistakes'
     outputs, as JSON specs and arrays. Cases judged by a property (held-out accuracy, a draw's statistics) need the
     instructor's code to judge: they are counted, not included."""
-    from autograder.grading.references import run_reference, run_variant
+    from autograder.grading.references import expected_outputs
 
     arrays: dict[str, np.ndarray] = {}
     functions = {}
     for fn in get_problem_set(problem_set).functions:
-        cases, later = [], 0
-        for case in fn.cases(VISIBLE_SEED):
-            if fn.judged_by_check(case):
-                later += 1
-                continue
-            cases.append({"label": case.label, "args": codec.encode(tuple(case.args), arrays),
-                          "expected": codec.encode(run_reference(fn, case), arrays),
-                          "variants": {m.name: codec.encode(run_variant(m, case), arrays)
-                                       for m in fn.misconceptions}})
+        every = fn.cases(VISIBLE_SEED)
+        compared = [case for case in every if not fn.judged_by_check(case)]
+        later = len(every) - len(compared)
+        expected, variants = expected_outputs(fn, compared)
+        cases = [{"label": case.label, "args": codec.encode(tuple(case.args), arrays),
+                  "expected": codec.encode(expected[i], arrays),
+                  "variants": {m.name: codec.encode(variants[m.name][i], arrays) for m in fn.misconceptions}}
+                 for i, case in enumerate(compared)]
         prop = ((fn.check.__doc__ or "").strip().splitlines() or ["a property of the result"])[0] if fn.check else ""
         functions[fn.name] = {
             "signature": fn.signature, "returns": list(fn.returns), "points": fn.points, "rtol": fn.rtol,

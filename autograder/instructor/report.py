@@ -213,7 +213,7 @@ def render(course: Course, problem_set: str, reports: dict[str, dict]) -> str:
 
 
 def write_report(course: Course, problem_set: str, to: Path | None = None) -> Path:
-    from autograder.instructor.pipeline import UserError
+    from autograder.errors import UserError
 
     get_problem_set(problem_set)
     reports = read_reports(course, problem_set)

@@ -219,7 +219,7 @@ def compare(notebooks: dict[str, object], release_nb, problem_set: str = "", thr
 
 def read_class(course, problem_set: str) -> tuple[dict[str, object], object]:
     """({student: notebook or why it is unreadable}, the release notebook) of a course's submissions."""
-    from autograder.instructor.pipeline import UserError
+    from autograder.errors import UserError
 
     release = course.released(problem_set)
     if not release.exists():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 
-from autograder.grading.references import run_reference, run_variant
+from autograder.grading.references import expected_outputs
 from autograder.student.edition.visible import driver_for, may_change_for, redefinition_warning  # as the edition's check
 from autograder.grading.judge import judge
 from autograder.registry import VISIBLE_SEED, get_problem_set
@@ -44,8 +44,7 @@ def check(problem_set: str, name: str, function, seed: int = VISIBLE_SEED, names
             raise AssertionError(f"{name} is not implemented yet") from None
         except Exception as error:  # report, then go on with the other cases
             outcomes.append({"error": f"{type(error).__name__}: {error}"})
-    expected = [None if fn.reference is None else run_reference(fn, case) for case in cases]
-    variants = {m.name: [None if fn.judged_by_check(case) else run_variant(m, case) for case in cases] for m in fn.misconceptions}
+    expected, variants = expected_outputs(fn, cases)
     verdict = judge(fn, cases, expected, outcomes, variants=variants, what="visible cases")
     if not verdict.passed:
         raise AssertionError("\n".join(verdict.messages))
