@@ -1,11 +1,20 @@
 """The trust boundary is the layout, and a problem set is a folder.
 
-- ``autograder/sandbox/`` (and every problem set's ``drivers.py``) runs inside the sandbox: it
-  imports the standard library and NumPy only, nothing from the trusted side.
-- The trusted side never imports ``autograder/sandbox/`` (it copies that folder into each job).
-  The one exception is ``visible.py``, which runs in the student's own kernel.
-- A new problem set needs nothing outside its folder: a throw-away one, added to a copy of the
-  package, is released and graded through the real CLI.
+The package has a folder per side, and what each folder may import is the architecture:
+
+- ``sandbox/`` (and every problem set's ``drivers.py``) runs inside the sandbox, on student code: the standard
+  library and NumPy only, nothing of the package. The trusted side never imports it: the runner copies the folder
+  into each job.
+- ``grading/`` is the trusted grading: it never runs student code, and it knows nothing of the commands built on it.
+- ``instructor/`` (the commands) and ``authoring/`` (the self-check, the samples, the site) are built on ``grading/``.
+- ``student/`` runs in the student's own kernel (the visible check, ``make lab``): the one folder that imports the
+  sandbox's drivers and codec, to call the student's functions there as the sandbox would.
+- ``problemsets/``: each problem set's registry sees the registry's model and the weeks' shared module only.
+- Alone at the top: ``errors.py`` (the standard library only: the student edition ships it), ``config.py``,
+  ``registry.py`` and ``cli.py``, the entry point, which may import anything.
+
+A new problem set needs nothing outside its folder: a throw-away one, added to a copy of the package, is released
+and graded through the real CLI.
 """
 from __future__ import annotations
 
@@ -24,16 +33,34 @@ import autograder
 from autograder.authoring import samples
 
 PACKAGE = Path(autograder.__file__).resolve().parent
-STUDENT_SIDE = {"student/visible.py", "student/edition/visible.py"}  # run in the student's kernel, never in the grader
+# what the modules of each folder (or each top-level module) may import from the package, besides themselves
+MAY_IMPORT = {
+    "sandbox": set(),
+    "grading": {"errors", "registry"},
+    "instructor": {"errors", "config", "registry", "grading", "authoring", "problemsets"},
+    "authoring": {"errors", "config", "registry", "grading", "instructor"},
+    "student": {"errors", "config", "registry", "grading", "sandbox"},
+    "problemsets": {"registry"},
+    "errors.py": set(),
+    "config.py": {"errors", "grading"},
+    "registry.py": {"problemsets"},
+    "cli.py": {"errors", "config", "registry", "grading", "instructor", "authoring", "student"},
+    "__main__.py": {"cli"},
+    "__init__.py": set(),
+}
 
 
 def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports; ``from autograder import x`` counts as ``autograder.x``."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            found.add("." * node.level + (node.module or ""))
+            module = "." * node.level + (node.module or "")
+            found.add(module)
+            if module == "autograder":
+                found.update(f"autograder.{alias.name}" for alias in node.names)
     return found
 
 
@@ -48,14 +75,31 @@ def test_sandbox_code_imports_only_the_standard_library_and_numpy(path):
         assert top == "numpy" or top in sys.stdlib_module_names, f"{path.name} imports {module}"
 
 
-def test_the_trusted_side_imports_nothing_from_the_sandbox_folder():
-    offenders = []
-    for path in PACKAGE.rglob("*.py"):
-        relative = path.relative_to(PACKAGE)
-        if relative.parts[0] == "sandbox" or path.name == "drivers.py" or str(relative) in STUDENT_SIDE:
-            continue
-        offenders += [f"{relative}: {m}" for m in imports_of(path) if m.startswith("autograder.sandbox")]
-    assert offenders == []
+def package_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", package_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_each_folder_imports_only_what_its_side_may(path):
+    relative = path.relative_to(PACKAGE)
+    side = relative.parts[0]
+    if side == "student" and relative.parts[1:2] == ("edition",):
+        side = "student"  # the edition's own files: the student's side, as shipped
+    assert side in MAY_IMPORT, f"{relative}: a new folder or top-level module: say in MAY_IMPORT what it may import"
+    allowed = MAY_IMPORT[side] | ({side} if path.parent != PACKAGE else set())
+    if path.name == "drivers.py" and side == "problemsets":
+        allowed = set()  # sandbox code: checked above, nothing of the package
+    wrong = sorted(m for m in imports_of(path) if m.startswith("autograder.")
+                   and m.split(".")[1].removesuffix(".py") not in allowed)
+    assert wrong == [], f"{relative} imports {wrong}; the {side} side may import {sorted(allowed) or 'nothing'} from the package"
+
+
+def test_no_problem_set_imports_another():
+    for path in (PACKAGE / "problemsets").glob("ps*/**/*.py"):
+        own = path.relative_to(PACKAGE / "problemsets").parts[0]
+        others = [m for m in imports_of(path) if m.startswith("autograder.problemsets.ps")
+                  and m.split(".")[2] != own]
+        assert others == [], f"{path.relative_to(PACKAGE)} imports {others}: what weeks share goes in problemsets/_shared"
 
 
 def test_the_runner_copies_the_whole_sandbox_folder(template):

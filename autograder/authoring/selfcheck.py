@@ -37,7 +37,7 @@ def check_problem_set(course: Course, name: str, seed: int, log=print, record: d
     ps = get_problem_set(name)
     master = nbformat.read(course.master(name), as_version=4)
     release = nbformat.read(course.released(name), as_version=4)
-    problems = []
+    failures = []
     started = time.perf_counter()
     with Grader(ps, seed, course.limits) as grader:
         log(f"{name} (seed {seed}): references for {sum(len(c) for c in grader.cases.values())} hidden cases "
@@ -55,12 +55,12 @@ def check_problem_set(course: Course, name: str, seed: int, log=print, record: d
         full = grade("master", samples.full_solution(master, release))
         if full.score != ps.total_points:
             failing = [m for r in full.functions.values() if not r.passed for m in r.messages]
-            problems.append(f"{name} (seed {seed}): master scores {full.score}/{ps.total_points}: " + " | ".join(failing))
+            failures.append(f"{name} (seed {seed}): master scores {full.score}/{ps.total_points}: " + " | ".join(failing))
         blank = grade("release", release)
         if blank.score != 0:
-            problems.append(f"{name} (seed {seed}): the untouched release scores {blank.score}")
+            failures.append(f"{name} (seed {seed}): the untouched release scores {blank.score}")
         if any("not defined" in m for r in blank.functions.values() for m in r.messages):
-            problems.append(f"{name}: the release does not define every graded function")
+            failures.append(f"{name}: the release does not define every graded function")
         n_mutants = n_alternatives = 0
         for function, bugs in samples.mutants(name).items():
             for description, old, new in bugs:
@@ -69,7 +69,7 @@ def check_problem_set(course: Course, name: str, seed: int, log=print, record: d
                 lost = {n for n, r in result.functions.items() if not r.passed}
                 # it must cost its own function, and nothing beyond the functions that use it by design
                 if function not in lost or lost - {function} - ps.dependents(function):
-                    problems.append(f"{name} (seed {seed}): planted bug '{description}' in {function} lost {sorted(lost) or 'nothing'}")
+                    failures.append(f"{name} (seed {seed}): planted bug '{description}' in {function} lost {sorted(lost) or 'nothing'}")
         for function, alternatives in samples.alternatives(name).items():
             for description, source in alternatives:
                 n_alternatives += 1
@@ -77,12 +77,12 @@ def check_problem_set(course: Course, name: str, seed: int, log=print, record: d
                                samples.with_alternative(master, release, function, source))
                 if result.score != ps.total_points:
                     messages = result.functions[function].messages
-                    problems.append(f"{name} (seed {seed}): correct alternative '{description}' of {function} lost points: "
+                    failures.append(f"{name} (seed {seed}): correct alternative '{description}' of {function} lost points: "
                                     + " | ".join(messages))
     log(f"{name} (seed {seed}): master {full.score}/{ps.total_points}, release {blank.score}, {n_mutants} planted bugs, "
         f"{n_alternatives} alternatives checked in {time.perf_counter() - started:.1f} s "
         f"({full.seconds:.2f} s per submission)")
-    return problems
+    return failures
 
 
 def selfcheck(problem_sets, seeds: list[int] | None = None, random_seeds: int = 3, log=print) -> bool:
@@ -91,14 +91,14 @@ def selfcheck(problem_sets, seeds: list[int] | None = None, random_seeds: int = 
     seeds = list(seeds) if seeds else [VISIBLE_SEED] + [fresh_seed() for _ in range(random_seeds)]
     log(f"references on {reference_device()} (float64, TF32 off); seeds {', '.join(map(str, seeds))} "
         f"(repeat with --seed)")
-    problems = []
+    failures = []
     for name in problem_sets:
         for seed in seeds:
-            problems += check_problem_set(course, name, seed, log)
-    for line in problems:
+            failures += check_problem_set(course, name, seed, log)
+    for line in failures:
         log(f"PROBLEM: {line}")
-    log("self-check passed" if not problems else f"self-check FAILED: {len(problems)} problem(s)")
-    return not problems
+    log("self-check passed" if not failures else f"self-check FAILED: {len(failures)} problem(s)")
+    return not failures
 
 
 @contextlib.contextmanager
@@ -171,7 +171,7 @@ def compare_devices(problem_sets, seeds: list[int] | None = None, random_seeds: 
     name_of = torch.cuda.get_device_name(0) if device == "cuda" else "the CPU again"
     log(f"references on the CPU, then on {device} ({name_of}), float64, TF32 off, deterministic; "
         f"seeds {', '.join(map(str, seeds))}")
-    problems = []
+    failures = []
     for name in problem_sets:
         for seed in seeds:
             runs = {}
@@ -180,19 +180,19 @@ def compare_devices(problem_sets, seeds: list[int] | None = None, random_seeds: 
                 with references_on(where):
                     found = check_problem_set(course, name, seed, log=lambda line: None, record=record)
                 runs[where] = (found, record)
-            (cpu_problems, cpu), (dev_problems, dev) = runs["cpu"], runs[device]
-            problems += [f"on the CPU: {p}" for p in cpu_problems] + [f"on {device}: {p}" for p in dev_problems]
+            (cpu_failures, cpu), (dev_failures, dev) = runs["cpu"], runs[device]
+            failures += [f"on the CPU: {p}" for p in cpu_failures] + [f"on {device}: {p}" for p in dev_failures]
             changed = [f"{label}: {fn} {'passed' if ok else 'failed'} on the CPU"
                        for label, row in cpu["verdicts"].items() for fn, ok in row.items()
                        if dev["verdicts"].get(label, {}).get(fn) != ok]
-            problems += [f"{name} (seed {seed}): verdict differs between the devices: {line}" for line in changed]
+            failures += [f"{name} (seed {seed}): verdict differs between the devices: {line}" for line in changed]
             differences = largest_differences(cpu["expected"], dev["expected"])
             log(f"{name} (seed {seed}): {len(cpu['verdicts'])} submissions, "
                 f"{'every verdict the same on both devices' if not changed else f'{len(changed)} verdict(s) differ'}; "
                 "largest |cpu - " + device + "| of the expected outputs: "
                 + ", ".join(f"{fn} {d:.1e}" for fn, d in differences.items()))
-    for line in problems:
+    for line in failures:
         log(f"PROBLEM: {line}")
-    log(f"device check passed: the verdicts on {device} are the CPU's" if not problems
-        else f"device check FAILED: {len(problems)} problem(s)")
-    return not problems
+    log(f"device check passed: the verdicts on {device} are the CPU's" if not failures
+        else f"device check FAILED: {len(failures)} problem(s)")
+    return not failures

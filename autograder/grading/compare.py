@@ -102,9 +102,9 @@ def compare(what: str, expected, got, rtol: float, atol: float, sequence: str | 
         if len(got) != len(expected):
             return f"{what}: expected {len(expected)} return values, got {len(got)}"
         for i, (e, g) in enumerate(zip(expected, got)):
-            problem = compare(f"{what}[{i}]", e, g, rtol, atol, sequence)
-            if problem:
-                return problem
+            difference = compare(f"{what}[{i}]", e, g, rtol, atol, sequence)
+            if difference:
+                return difference
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict):
@@ -113,9 +113,9 @@ def compare(what: str, expected, got, rtol: float, atol: float, sequence: str | 
         if missing:
             return f"{what}: missing key(s) {missing}"
         for key in expected:
-            problem = compare(f"{what}[{key!r}]", expected[key], got[key], rtol, atol, sequence)
-            if problem:
-                return problem
+            difference = compare(f"{what}[{key!r}]", expected[key], got[key], rtol, atol, sequence)
+            if difference:
+                return difference
         return None
     if isinstance(expected, (bool, np.bool_)):
         got_array = _as_array(got)
@@ -146,7 +146,7 @@ def compare_outputs(returns: tuple[str, ...], expected, got, rtol: float, atol: 
     if len(got) != len(returns):
         return f"expected {len(returns)} return values ({', '.join(returns)}), got {len(got)}"
     for name, e, g in zip(returns, expected, got):
-        problem = compare(f"return value {name!r}", e, g, rtol, atol, sequence)
-        if problem:
-            return problem
+        difference = compare(f"return value {name!r}", e, g, rtol, atol, sequence)
+        if difference:
+            return difference
     return None
