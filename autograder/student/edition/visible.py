@@ -130,6 +130,31 @@ def may_change_for(problem_set: str) -> dict:
         return {}
 
 
+def prepared_namespace(problem_set: str, name: str, function, namespace: dict, signatures: dict[str, str]) -> dict:
+    """The notebook's namespace with ``function`` as ``name``, every graded function in it guarded against changing
+    its inputs in place, as the grader's sandbox does; says first when ``name`` was defined in more than one cell."""
+    if not callable(function):
+        raise AssertionError(f"{name} is not a function")
+    warning = redefinition_warning(name)
+    if warning:
+        print(warning)
+    return guard_inputs({**namespace, name: function}, signatures, may_change_for(problem_set))
+
+
+def run_cases(drive, namespace: dict, name: str, cases) -> list[dict]:
+    """Call the student's ``name`` through its driver on a copy of each case's arguments: one ``{"value": ...}``
+    or ``{"error": ...}`` per case, as the sandbox reports them."""
+    outcomes = []
+    for case in cases:
+        try:
+            outcomes.append({"value": drive(namespace, name, copy.deepcopy(list(case.args)))})
+        except NotImplementedError:
+            raise AssertionError(f"{name} is not implemented yet") from None
+        except Exception as error:  # report, then go on with the other cases
+            outcomes.append({"error": f"{type(error).__name__}: {error}"})
+    return outcomes
+
+
 def check(problem_set: str, name: str, function, namespace: dict | None = None) -> None:
     """Check ``function`` on the visible cases. ``namespace`` (default: the caller's globals, i.e. the notebook's)
     is where drivers find your other functions (a backward pass's forward)."""
@@ -137,33 +162,18 @@ def check(problem_set: str, name: str, function, namespace: dict | None = None) 
     if name not in document["functions"]:
         raise AssertionError(f"{problem_set} has no graded function named {name!r}")
     spec = document["functions"][name]
-    if not callable(function):
-        raise AssertionError(f"{name} is not a function")
-    warning = redefinition_warning(name)
-    if warning:
-        print(warning)
     if namespace is None:
         caller = inspect.currentframe().f_back
         namespace = caller.f_globals if caller else {}
-    namespace = guard_inputs({**namespace, name: function},
-                             {n: f["signature"] for n, f in document["functions"].items()}, may_change_for(problem_set))
+    signatures = {n: f["signature"] for n, f in document["functions"].items()}
+    namespace = prepared_namespace(problem_set, name, function, namespace, signatures)
     entry = Entry(name, spec["points"], tuple(spec["returns"]), spec["rtol"], spec["atol"], spec["sequence"],
                   tuple(Known(n, e) for n, e in spec["misconceptions"]))
-    drive = driver_for(problem_set, spec["driver"])
-    cases, expected, outcomes = [], [], []
-    variants = {n: [] for n, _ in spec["misconceptions"]}
-    for item in spec["cases"]:
-        case = Case(item["label"], codec.decode(item["args"], arrays))
-        try:
-            outcomes.append({"value": drive(namespace, name, copy.deepcopy(list(case.args)))})
-        except NotImplementedError:
-            raise AssertionError(f"{name} is not implemented yet") from None
-        except Exception as error:  # report, then go on with the other cases
-            outcomes.append({"error": f"{type(error).__name__}: {error}"})
-        cases.append(case)
-        expected.append(codec.decode(item["expected"], arrays))
-        for known, output in item["variants"].items():
-            variants[known].append(None if output is None else codec.decode(output, arrays))
+    cases = [Case(item["label"], codec.decode(item["args"], arrays)) for item in spec["cases"]]
+    outcomes = run_cases(driver_for(problem_set, spec["driver"]), namespace, name, cases)
+    expected = [codec.decode(item["expected"], arrays) for item in spec["cases"]]
+    variants = {n: [None if item["variants"][n] is None else codec.decode(item["variants"][n], arrays)
+                    for item in spec["cases"]] for n, _ in spec["misconceptions"]}
     later = spec["judged_at_grading"]
     if not cases:
         print(f"{name}: its {later} case(s) are judged at grading only ({spec['property']}); none can be checked here.")
