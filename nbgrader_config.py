@@ -2,7 +2,7 @@
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "dl-perceptron-to-lstm"
-c.CourseDirectory.source_directory = "solutions"       # instructor masters (solutions + hidden tests)
+c.CourseDirectory.source_directory = "solutions"       # instructor masters (solutions, test cells' places)
 c.CourseDirectory.release_directory = "assignments"    # student versions, generated and committed
 # Must differ from "solutions": nbgrader's --force deletes the destination folder.
 c.CourseDirectory.solution_directory = "solution_preview"
@@ -28,8 +28,8 @@ c.Harness.allowed_modules = ["numpy"]  # besides the standard library
 # c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)
 # c.Harness.scheduler = "tcp://grader-1:8786"   # run submissions on a Dask cluster's workers (README: "Many machines")
 
-# `release` writes each graded function's points and time budget from the registry into the
-# student version (autograder/instructor/release_plugin.py), before nbgrader's own steps.
+# `release` writes each graded function's test cell (its points, time budget and visible check) from the registry
+# into the student version (autograder/instructor/release_plugin.py), before nbgrader's own steps.
 from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
 
 c.GenerateAssignment.preprocessors = ["autograder.instructor.release_plugin.RegistryPoints",

@@ -66,13 +66,43 @@ def make_class(ps_name: str, n: int) -> list[tuple[str, object]]:
     return [(f"s{i:03d}", nb) for i, nb in enumerate(notebooks)]
 
 
-def fresh_course(base: Path, name: str, ps_name: str, students) -> Course:
+def with_hidden_tests(master, ps_name: str):
+    """A copy of the master whose graded functions' test cells hold a hidden-tests block, for plain nbgrader autograde.
+
+    The harness grades from the registry and never runs a test cell, so the masters hold none: each test cell is a
+    placeholder that ``release`` writes from the registry (autograder/instructor/release_plugin.py). nbgrader's own
+    autograde runs the test cells its gradebook stored at release, so for it the block is written here: the release
+    plugin keeps it after the visible check, nbgrader stores both in the gradebook and strips the block from the
+    student's version (which stays the committed release). nbgrader then checks the visible cases and the same
+    kinds of cases at a fresh seed, as the harness grades."""
+    from autograder.instructor.release_plugin import PLACEHOLDER
+
+    nb = nbformat.from_dict(json.loads(json.dumps(master)))
+    cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nb.cells}
+    for fn in get_problem_set(ps_name).functions:
+        cell = cells[fn.test_grade_id]
+        cell.source = "\n".join([
+            PLACEHOLDER, "### BEGIN HIDDEN TESTS",
+            "# nbgrader's own autograde runs this (benchmarks/grading_bench.py): hidden cases of the same kinds, "
+            "drawn with a fresh seed",
+            "from autograder.registry import fresh_seed",
+            f'check("{ps_name}", "{fn.name}", {fn.name}, seed=fresh_seed())',
+            "### END HIDDEN TESTS"])
+    return nb
+
+
+def fresh_course(base: Path, name: str, ps_name: str, students, hidden_tests: bool = False) -> Course:
+    """A copy of the course with the class submitted, ``ps_name`` released from its masters; ``hidden_tests``:
+    with the hidden tests that plain nbgrader autograde runs (see :func:`with_hidden_tests`)."""
     root = base / name
     root.mkdir()
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(REPO / "solutions", root / "solutions")
     shutil.copytree(REPO / "assignments", root / "assignments")
     course = Course.load(root)
+    if hidden_tests:
+        nbformat.write(with_hidden_tests(nbformat.read(course.master(ps_name), as_version=4), ps_name),
+                       course.master(ps_name))
     instructor.release(course, ps_name)
     for student, notebook in students:
         folder = course.submitted / student / ps_name
@@ -162,7 +192,7 @@ def main() -> None:
     results, refused = {}, {}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         base = Path(tmp)
-        course = fresh_course(base, "nbgrader", args.ps, students)
+        course = fresh_course(base, "nbgrader", args.ps, students, hidden_tests=True)
 
         def plain():
             run = subprocess.run([str(BIN / "nbgrader"), "autograde", args.ps, "--force"], cwd=course.root, env=env,

@@ -70,6 +70,7 @@ def test_the_edition_holds_no_master_sample_or_reference(edition, course):
     assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text and "fresh_seed" not in text
     master = samples.solution_sources(nbformat.read(course.master("ps1"), as_version=4))
     assert master["predict"].strip() in text, "the posted solutions hold the master's code"
+    assert 'check("ps1", "predict", predict)' in text, "the posted solutions run the checks, as the release does"
 
 
 def test_the_leak_check_finds_a_planted_leak(edition, course, tmp_path):

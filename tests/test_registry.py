@@ -10,15 +10,31 @@ from autograder.authoring.samples import solution_sources
 
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
 def test_master_cells_match_the_registry(name, notebooks):
+    """The master has one test cell for each graded function (grade_id ``test_<function>``), after its function's
+    solution cell and before the next function's, locked, with the registry's points and nothing but the
+    placeholder: the release writes the cell (its check, points and budget) from the registry, so nothing in the
+    master can drift from it."""
+    from autograder.instructor.release_plugin import PLACEHOLDER, released_source
+
     ps = get_problem_set(name)
     master, release = notebooks[name]
-    tests = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in master.cells
-             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
-    assert tests == {fn.test_grade_id: fn.points for fn in ps.functions}
-    for fn in ps.functions:
-        test_cell = next(c for c in master.cells if nbgrader_meta(c).get("grade_id") == fn.test_grade_id)
-        assert f'check("{name}", "{fn.name}", {fn.name})' in test_cell.source
-        assert nbgrader_meta(test_cell)["locked"]
+    found = [(nbgrader_meta(c)["grade_id"], (i, c)) for i, c in enumerate(master.cells)
+             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    assert sorted(grade_id for grade_id, _ in found) == sorted(fn.test_grade_id for fn in ps.functions)
+    tests = dict(found)
+    solutions = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(master.cells)
+                 if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+    released = {nbgrader_meta(c).get("grade_id"): c for c in release.cells}
+    previous = -1
+    for fn in sorted(ps.functions, key=lambda fn: solutions[fn.name]):  # the master's order
+        index, cell = tests[fn.test_grade_id]
+        meta = nbgrader_meta(cell)
+        assert cell.cell_type == "code" and meta["locked"] and meta["points"] == fn.points, fn.test_grade_id
+        assert cell.source == PLACEHOLDER, f"{fn.test_grade_id}: the release writes this cell; leave the placeholder"
+        assert previous < solutions[fn.name] < index, f"{fn.test_grade_id} does not follow the cell of {fn.name}"
+        previous = index
+        assert released[fn.test_grade_id].source == released_source(name, fn)
+        assert nbgrader_meta(released[fn.test_grade_id])["points"] == fn.points
 
 
 @pytest.mark.parametrize("name", PROBLEM_SET_NAMES)

@@ -10,8 +10,8 @@ The edition holds what students need and nothing that answers a graded function:
   (``autograder/fixtures/<ps>.json`` and ``.npz``), and judges with the grader's own judge, comparison, drivers and
   codec; and ``make lab``;
 - ``nbgrader_config.py`` (the exchange, for the Assignment List), a Makefile, a pyproject and a student README;
-- with ``--solutions ps3``, ps3's master as ``solutions/ps3/ps3.ipynb``, its hidden-test blocks removed, for
-  posting once the deadline has passed.
+- with ``--solutions ps3``, ps3's master as ``solutions/ps3/ps3.ipynb``, its test cells as the release has them
+  (any hidden-test block removed), for posting once the deadline has passed.
 
 :func:`leaks` lists every master solution line, written answer and planted bug found in an edition; ``publish``
 refuses to finish while there is one.
@@ -30,6 +30,7 @@ from autograder.config import Course
 from autograder.errors import PublishError
 from autograder.grading import codec
 from autograder.grading.notebooks import SOLUTION_MARKERS, nbgrader_meta
+from autograder.instructor.release_plugin import with_test_cells
 from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -202,8 +203,8 @@ def publish(course: Course, target: Path, solutions: list[str] = (), log=print) 
             f"expected outputs")
     for name in solutions:
         (target / "solutions" / name).mkdir(parents=True)
-        nbformat.write(posted_solution(nbformat.read(course.master(name), as_version=4)),
-                       target / "solutions" / name / f"{name}.ipynb")
+        master = with_test_cells(nbformat.read(course.master(name), as_version=4), name)  # the checks, as released
+        nbformat.write(posted_solution(master), target / "solutions" / name / f"{name}.ipynb")
         log(f"  {name}: the master's solutions posted in solutions/{name}/")
     shutil.copy(course.root / "nbgrader_config.py", target / "nbgrader_config.py")
     for template, name in (("README.md", "README.md"), ("Makefile", "Makefile"), ("pyproject.toml", "pyproject.toml"),
