@@ -12,21 +12,20 @@ c.CourseDirectory.solution_directory = "solution_preview"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# The grading harness (python -m autograder). There is deliberately no grading seed here: every
-# autograde run draws a fresh one and records it (repeat a run with `autograde --seed N`).
-c.Harness.setup_s = 30        # wall seconds for a notebook's top-level code
-c.Harness.memory_mb = 2048    # address space of a student's process
-c.Harness.cpu_s = 300         # CPU seconds of a student's process
-c.Harness.file_mb = 64        # largest file a student's process may write
+# The grading harness (python -m autograder): what each c.Harness setting means, its type and default are in
+# docs/settings.md (or `python -m autograder settings`); a key that is no setting is refused. There is
+# deliberately no grading seed here: every autograde run draws a fresh one and records it.
+c.Harness.setup_s = 30        # seconds
+c.Harness.memory_mb = 2048    # MiB
+c.Harness.cpu_s = 300         # seconds
+c.Harness.file_mb = 64        # MiB
 c.Harness.open_files = 64
-c.Harness.processes = 32      # processes of the sandbox user
-# Isolation: "auto" picks bubblewrap, else unshare+setpriv (as root), else rlimits only (with a
-# loud warning). Override with the AUTOGRADER_SANDBOX environment variable.
-c.Harness.sandbox = "auto"
-c.Harness.allowed_modules = ["numpy"]  # besides the standard library
-# c.Harness.function_s = 10   # override every graded function's own time limit
-# c.Harness.jobs = 2          # submissions graded in parallel (default: one per core)
-# c.Harness.scheduler = "tcp://grader-1:8786"   # run submissions on a Dask cluster's workers (README: "Many machines")
+c.Harness.processes = 32
+c.Harness.sandbox = "auto"    # or "bwrap", "unshare", "rlimits"; AUTOGRADER_SANDBOX overrides it
+c.Harness.allowed_modules = ["numpy"]
+# c.Harness.function_s = 10   # seconds; unset: each function's own budget
+# c.Harness.jobs = 2          # unset: one per core
+# c.Harness.scheduler = "tcp://grader-1:8786"   # a Dask cluster; unset: this machine
 
 # `release` writes each graded function's test cell (its points, time budget and visible check) from the registry
 # into the student version (autograder/instructor/release_plugin.py), before nbgrader's own steps.

@@ -144,7 +144,51 @@ def cmd_demo(args):
     return 0 if run_demo(Path(args.course) if args.course else None, seed=args.seed) else 1
 
 
+def _setting_option(name: str, cast) -> dict:
+    """An autograde option that stands in for ``c.Harness.<name>`` for one run: the trait's help, and its check."""
+    from autograder.config import Harness, check_setting
+
+    trait = Harness.settings()[name]
+
+    def checked(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            value = text  # the trait refuses it, saying what it allows
+        try:
+            return check_setting(name, value)
+        except SettingsError as error:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {error}") from None
+
+    return {"type": checked, "help": f"{trait.help} Default: c.Harness.{name}.".replace("%", "%%")}
+
+
+def _setting_flags() -> dict[str, str]:
+    """The autograde option of each setting that has one, e.g. {"memory_mb": "--memory-mb"}."""
+    from autograder.config import Harness
+
+    autograde = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {action.dest: action.option_strings[0] for action in autograde["autograde"]._actions
+            if action.dest in Harness.settings() and action.option_strings}
+
+
+def cmd_settings(args):
+    from autograder.config import find_root, settings_help, settings_markdown
+
+    if args.markdown:
+        print(settings_markdown(_setting_flags()), end="")
+        return 0
+    try:
+        root = Path(args.course) if args.course else find_root()
+    except FileNotFoundError:
+        root = None
+    current = Course.load(root).harness if root else None
+    print(settings_help(_setting_flags(), current), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from autograder.config import Harness
+
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     parser.add_argument("--course", help="the course directory (default: the one holding nbgrader_config.py)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,18 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("autograde", help="grade submitted/<student>/<ps>/ with the harness")
     p.add_argument("problem_set")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
-    p.add_argument("--jobs", type=int, help="submissions graded in parallel (default: one per core)")
-    p.add_argument("--scheduler", help="a Dask scheduler, e.g. tcp://host:8786: run the submissions on its workers "
-                                       "(default: c.Harness.scheduler; none: this machine)")
+    # the settings' options take their help and their check from the Harness traits (docs/settings.md)
+    p.add_argument("--jobs", **_setting_option("jobs", int))
+    p.add_argument("--scheduler", **_setting_option("scheduler", str))
     p.add_argument("--seed", type=int, help="repeat an earlier run's hidden cases (its seed is in the log and in "
                                            "each autograder_report.json); by default every run draws a fresh one")
     limits = p.add_argument_group("limits (defaults: c.Harness.* in nbgrader_config.py)")
-    limits.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"])
-    limits.add_argument("--setup-s", dest="setup_s", type=float, help="wall seconds for a notebook's top-level code")
-    limits.add_argument("--function-s", dest="function_s", type=float,
-                        help="wall seconds for each graded function (overrides the registry's)")
-    limits.add_argument("--memory-mb", dest="memory_mb", type=int, help="address space of a student's process")
-    limits.add_argument("--cpu-s", dest="cpu_s", type=int, help="CPU seconds of a student's process")
+    limits.add_argument("--sandbox", choices=Harness.settings()["sandbox"].values, **_setting_option("sandbox", str))
+    limits.add_argument("--setup-s", dest="setup_s", **_setting_option("setup_s", float))
+    limits.add_argument("--function-s", dest="function_s", **_setting_option("function_s", float))
+    limits.add_argument("--memory-mb", dest="memory_mb", **_setting_option("memory_mb", int))
+    limits.add_argument("--cpu-s", dest="cpu_s", **_setting_option("cpu_s", int))
     p.set_defaults(run=cmd_autograde)
 
     p = sub.add_parser("feedback", help="write feedback HTML (nbgrader generate_feedback)")
@@ -203,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list pairs whose shared share of fingerprints reaches this (0 to 1; default 0.5)")
     p.add_argument("--to", help="the file to write (default: reports/<ps>-similarity.html); with one problem set only")
     p.set_defaults(run=cmd_similarity)
+
+    p = sub.add_parser("settings", help="every c.Harness setting of nbgrader_config.py: its type, default, help "
+                                        "and value in this course (docs/settings.md)")
+    p.add_argument("--markdown", action="store_true", help="print docs/settings.md (python -m autograder settings "
+                                                           "--markdown > docs/settings.md)")
+    p.set_defaults(run=cmd_settings)
 
     p = sub.add_parser("status", help="what is released, submitted and graded")
     p.add_argument("problem_sets", nargs="*")
