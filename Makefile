@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lab hub hub-deps site selfcheck release bench bench-grading clean
+.PHONY: install demo test test-fast lab hub hub-deps site selfcheck release bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the unit tier only (pure functions, under a minute): see docs/testing.md for the other tiers
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m unit
 
 lab: $(STAMP)
 	$(BIN)/python -m autograder lab $(ARGS)
