@@ -96,7 +96,7 @@ def test_a_value_not_allowed_is_refused_naming_the_setting_and_what_it_allows(tm
 
 def test_a_grading_seed_keeps_its_own_reason(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match="grading_seed in nbgrader_config.py is no longer used"):
-        Course.load(course(tmp_path / "a", "c.Harness.grading_seed = 1"))
+        Course.load(course(tmp_path / "a", f"c.Harness.grading_seed = {1}"))
     monkeypatch.setenv("AUTOGRADER_SEED", "1")
     with pytest.raises(SettingsError, match="AUTOGRADER_SEED environment variable is no longer used"):
         Course.load(course(tmp_path / "b"))
