@@ -161,7 +161,7 @@ def check_setting(name: str, value):
 def _unknown(name: str, known) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     hint = f"Did you mean c.Harness.{close[0]}?" if close else f"The settings are: {', '.join(known)}."
-    return (f"c.Harness.{name} in nbgrader_config.py is not a setting of the harness, so it would be ignored. "
+    return (f"c.Harness.{name} in nbgrader_config.py is not a setting of the harness (nothing would read it). "
             f"{hint} (`python -m autograder settings` lists them with their meaning.)")
 
 
