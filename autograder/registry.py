@@ -10,11 +10,15 @@ drives the visible checks in the student's notebook, the hidden grading, the rel
 A problem set is a folder, ``autograder/problemsets/<ps>/``: its registry in
 ``__init__.py`` (``PROBLEM_SET``), its sandbox drivers in ``drivers.py`` (NumPy only,
 copied into each grading job), and its planted bugs and correct alternatives in
-``samples/`` (used by the tests and the self-check; not installed for students).
+``samples/`` (used by the tests and the self-check; not installed for students). What
+several weeks share lives in ``problemsets/_shared/``; no problem set imports another.
+Loading a problem set checks that every driver its entries name exists.
 """
 from __future__ import annotations
 
+import ast
 import importlib
+import math
 import pkgutil
 import secrets
 import zlib
@@ -63,9 +67,11 @@ class Misconception:
     explanation: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GradedFunction:
     """A function the student implements in NumPy, graded against a PyTorch reference.
+
+    Every field is given by name: ``GradedFunction(name="predict", signature="predict(X, w, b)", ...)``.
 
     name:       the Python name the student defines (also the solution cell's grade_id).
     signature:  the call as the student sees it, e.g. ``"predict(X, w, b)"``.
@@ -74,7 +80,7 @@ class GradedFunction:
     make_cases: ``rng -> list[Case]``; random cases plus the edge cases.
     reference:  PyTorch implementation; receives the case's args as float64 tensors on
                 the grading device (ints and floats stay Python numbers).
-    rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|``.
+    rtol, atol: values pass when ``|got - expected| <= atol + rtol * |expected|`` (finite, at least 0).
     driver:     how the sandbox calls the student's function: ``"call"`` (``f(*args)``) or a driver
                 of the problem set's ``drivers.py``, which gets the student's namespace.
     check:      optional ``(case, got, expected) -> message or None`` judging a result by a property
@@ -107,7 +113,7 @@ class GradedFunction:
     rtol: float = 1e-6
     atol: float = 1e-8
     driver: str = "call"
-    check: Callable[[Case, Any], str | None] | None = None
+    check: Callable[[Case, Any, Any], str | None] | None = None
     time_limit_s: float = 10.0
     memory_mb: int | None = None
     cpu_s: float | None = None
@@ -117,6 +123,12 @@ class GradedFunction:
     budget_vs_master: float | None = None
     min_budget_s: float = 0.5
     imports: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for what in ("rtol", "atol"):
+            value = getattr(self, what)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{self.name}: {what} must be a finite number >= 0, not {value!r}")
 
     def judged_by_check(self, case: Case) -> bool:
         return self.check is not None and (self.reference is None or bool(case.private))
@@ -167,11 +179,41 @@ def _discover() -> tuple[str, ...]:
 
 PROBLEM_SET_NAMES = _discover()
 
+SHARED_DRIVERS_FILE = Path(__file__).parent / "sandbox" / "drivers.py"
+"""The drivers every problem set shares (``call``, ``forward``, ``backward``...): sandbox code."""
+
+
+def driver_names(drivers_file: Path | None) -> set[str]:
+    """The names a sandbox drivers file defines: the string keys of its ``DRIVERS = {...}``.
+
+    The file is read as text, never imported: it is sandbox code, which the trusted side does not run."""
+    if drivers_file is None or not drivers_file.exists():
+        return set()
+    for node in ast.parse(drivers_file.read_text(), str(drivers_file)).body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                and any(isinstance(target, ast.Name) and target.id == "DRIVERS" for target in node.targets)):
+            return {key.value for key in node.value.keys if isinstance(key, ast.Constant)}
+    return set()
+
+
+def check_drivers(ps: ProblemSet) -> None:
+    """Every entry's driver exists: ``call``, a shared driver, or one of the problem set's ``drivers.py``.
+
+    A misspelt driver would otherwise surface only inside the sandbox, as a grading fault on every submission."""
+    known = driver_names(SHARED_DRIVERS_FILE) | driver_names(ps.drivers_file) | {"call"}
+    for fn in ps.functions:
+        if fn.driver not in known:
+            raise ValueError(f"{ps.name}: the entry {fn.name!r} names the driver {fn.driver!r}, which neither "
+                             f"{ps.name}/drivers.py nor the shared sandbox drivers define "
+                             f"(known: {', '.join(sorted(known))})")
+
 
 def get_problem_set(name: str) -> ProblemSet:
-    """The registry of problem set ``name`` (e.g. ``"ps1"``)."""
+    """The registry of problem set ``name`` (e.g. ``"ps1"``), its drivers checked."""
     if name not in PROBLEM_SET_NAMES:
         known = ", ".join(PROBLEM_SET_NAMES)
         raise KeyError(f"unknown problem set {name!r}; the course has: {known}")
     module = importlib.import_module(f"autograder.problemsets.{name}")
-    return replace(module.PROBLEM_SET, drivers_file=Path(module.__file__).parent / "drivers.py")
+    ps = replace(module.PROBLEM_SET, drivers_file=Path(module.__file__).parent / "drivers.py")
+    check_drivers(ps)
+    return ps

@@ -238,3 +238,38 @@ def test_the_visible_check_applies_the_same_rule():
 
     with pytest.raises(AssertionError, match="softmax changed scores, which it was given, in place"):
         check("ps2", "softmax", softmax, namespace={})
+
+
+# ---------------------------------------------------------------- the registry names only drivers that exist
+def test_every_entry_names_a_driver_that_exists():
+    from autograder.registry import PROBLEM_SET_NAMES, driver_names, get_problem_set
+
+    for name in PROBLEM_SET_NAMES:
+        ps = get_problem_set(name)  # checks them
+        assert {fn.driver for fn in ps.functions} - {"call"} <= (driver_names(ps.drivers_file)
+                                                                  | set(drivers.DRIVERS)), name
+    # read without importing: the names parsed from the files are the names the sandbox will find there
+    from autograder.problemsets.ps3 import drivers as ps3_drivers
+    from autograder.registry import SHARED_DRIVERS_FILE
+
+    assert driver_names(SHARED_DRIVERS_FILE) == set(drivers.DRIVERS)
+    assert driver_names(get_problem_set("ps3").drivers_file) == set(ps3_drivers.DRIVERS)
+
+
+def test_a_misspelt_driver_is_refused_when_the_problem_set_loads(tmp_path):
+    from dataclasses import replace
+
+    from autograder.registry import ProblemSet, check_drivers, get_problem_set
+
+    own = tmp_path / "drivers.py"
+    own.write_text('def twice(namespace, name, args):\n    return namespace[name](*args) * 2\n\n\n'
+                   'DRIVERS = {"twice": twice}\n')
+    fn = get_problem_set("ps1")["predict"]
+    check_drivers(ProblemSet("ps98", "drivers of its own", (replace(fn, driver="twice"), replace(fn, driver="forward")),
+                             drivers_file=own))
+    misspelt = ProblemSet("ps98", "a misspelt driver", (fn, replace(fn, name="dropout_step", driver="twise")),
+                          drivers_file=own)
+    with pytest.raises(ValueError, match="ps98: the entry 'dropout_step' names the driver 'twise'"):
+        check_drivers(misspelt)
+    with pytest.raises(ValueError, match="names the driver 'twice'"):
+        check_drivers(replace(misspelt, functions=(replace(fn, driver="twice"),), drivers_file=None))

@@ -150,8 +150,9 @@ def reference(x, W, dout):
 
 
 PROBLEM_SET = ProblemSet("ps99", "A throw-away problem set", (
-    GradedFunction("relu_layer_backward", "relu_layer_backward(dout, cache)", ("dx", "dW"), 2, cases, reference,
-                   rtol=1e-9, atol=1e-12, driver="forward_then_backward", time_limit_s=7.0),
+    GradedFunction(name="relu_layer_backward", signature="relu_layer_backward(dout, cache)", returns=("dx", "dW"),
+                   points=2, make_cases=cases, reference=reference, rtol=1e-9, atol=1e-12,
+                   driver="forward_then_backward", time_limit_s=7.0),
 ))
 '''
 

@@ -20,73 +20,36 @@ from autograder.student.visible import check
 
 HINT = "Your answers match a known mistake: "
 
-# (problem set, function, misconception) -> the planted bug (its description in MUTANTS) that makes it
-PLANTED = {
-    ("ps1", "predict", "sign_of_zero_is_zero"): "np.sign gives 0 on the hyperplane",
-    ("ps1", "predict", "zero_as_negative"): "score 0 predicted as -1",
-    ("ps1", "perceptron_update", "on_hyperplane_is_correct"): "a point on the hyperplane is not a mistake",
-    ("ps1", "train_perceptron", "on_hyperplane_is_correct"): "strict inequality: never leaves w = 0",
-    ("ps1", "hinge_sgd_step", "kink_counted_as_sloped"): "kink counted as sloped",
-    ("ps2", "hinge_loss", "kink_counted_as_sloped"): "kink counted as sloped",
-    ("ps2", "softmax", "over_columns_row_shift"): "normalized over the wrong axis",
-    ("ps2", "sgd", "decoupled_weight_decay"): "decoupled weight decay (not torch's SGD)",
-    ("ps2", "adagrad", "eps_inside_sqrt"): "eps inside the square root",
-    ("ps2", "rmsprop", "eps_inside_sqrt"): "eps inside the square root",
-    ("ps2", "adam", "no_bias_correction"): "no bias correction",
-    ("ps2", "adam", "eps_inside_sqrt"): "eps inside the square root",
-    ("ps2", "adam", "decoupled_weight_decay"): "decoupled weight decay (AdamW)",
-    ("ps3", "affine_backward", "db_not_summed"): "db not summed over the batch",
-    ("ps3", "relu_backward", "slope_one_at_zero"): "slope 1 at x = 0",
-    ("ps3", "softmax_loss", "summed"): "summed over the batch instead of averaged",
-    ("ps3", "mse_loss", "halved"): "the factor 1/2 of the squared loss",
-    ("ps3", "mse_loss", "per_example"): "averaged over the examples only",
-    ("ps3", "batchnorm_forward", "running_var_biased"): "running variance from the biased batch variance",
-    ("ps3", "batchnorm_forward", "momentum_swapped"): "momentum used the other way round",
-    ("ps3", "batchnorm_forward", "normalize_unbiased"): "normalized with the unbiased variance",
-    ("ps3", "numerical_gradient", "forward_differences"): "one-sided (forward) differences",
-    ("ps3", "train_mlp", "summed"): "minibatch gradient summed instead of averaged",
-    ("ps4", "conv_forward_naive", "flipped"): "kernel flipped (true convolution)",
-    ("ps4", "conv_forward", "flipped"): "kernel flipped (true convolution)",
-    ("ps4", "conv_forward", "padded_one_side"): "padding on one side only",
-    ("ps4", "conv_backward", "db_not_summed"): "db not summed over the positions",
-    ("ps4", "max_pool_backward", "every_tie"): "gradient sent to every tied maximum",
-    ("ps4", "conv1d_forward", "flipped"): "kernel flipped (true convolution)",
-    ("ps4", "conv_dilated_forward", "flipped"): "kernel flipped (true convolution)",
-    ("ps4", "conv_dilated_forward", "dilation_as_stride"): "the dilation moving the windows, the taps adjacent",
-    ("ps4", "kmax_pool", "sorted_by_value"): "sorted by value instead of kept in order",
-    ("ps4", "train_convnet", "summed"): "minibatch gradient summed instead of averaged",
-    ("ps5", "rnn_backward", "cut"): "BPTT drops the gradient flowing into h_{t-1}",
-    ("ps5", "clip_grad_norm", "per_array"): "each array clipped by its own norm",
-    ("ps5", "clip_grad_norm", "scale_up"): "small gradients scaled up as well",
-    ("ps5", "lstm_step_forward", "ifog"): "gates in i, f, o, g order",
-    ("ps5", "lstm_step_forward", "no_tanh"): "tanh(c) omitted from the output",
-    ("ps5", "lstm_forward", "ifog"): "gates in i, f, o, g order",
-    ("ps5", "lstm_forward", "no_tanh"): "tanh(c) omitted from the output",
-    ("ps5", "lstm_backward", "cut"): "BPTT drops the gradient flowing into h_{t-1}",
-    ("ps5", "lstm_peephole_step_forward", "old_cell"): "the output gate reads the old cell state",
-    ("ps5", "gru_step_forward", "reset_first"): "reset gate applied before the hidden matmul (the paper's form)",
-    ("ps5", "gru_step_forward", "z_swapped"): "z and 1 - z swapped",
-    ("ps5", "train_lstm_lm", "unclipped"): "no gradient clipping",
-    ("ps6", "triplet_loss", "kink_active"): "a triplet exactly at the margin counted as violated",
-    ("ps6", "triplet_loss", "squared"): "squared distances",
-    ("ps6", "triplet_loss", "summed"): "summed over the triplets instead of averaged",
-    ("ps6", "linear_ae_loss", "per_entry"): "averaged over every entry",
-    ("ps6", "principal_angles", "degrees"): "in degrees",
-    ("ps6", "principal_angles", "descending"): "largest first",
-    ("ps6", "principal_angles", "unnormalised"): "the given bases not made orthonormal",
-    ("ps6", "train_mlp_torch", "no_zero_grad"): "gradients never zeroed between steps",
-}
-
 # the same convention made another way, with no planted bug in samples/: the bug is written here
 SOFTMAX_OLD = """    shifted = scores - np.max(scores, axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / np.sum(e, axis=1, keepdims=True)"""
 SOFTMAX_NEW = SOFTMAX_OLD.replace("axis=1", "axis=0")
 EXTRA = {
-    ("ps2", "softmax", "over_columns"): ("softmax over columns, shifted per column", SOFTMAX_OLD, SOFTMAX_NEW),
+    ("ps2", "softmax"): [samples.Bug("softmax over columns, shifted per column", SOFTMAX_OLD, SOFTMAX_NEW,
+                                     misconception="over_columns")],
 }
 
-ALL = {**PLANTED, **{key: bug[0] for key, bug in EXTRA.items()}}
+
+def planted_bugs(ps: str, function: str) -> list[samples.Bug]:
+    """Every planted bug of a function: its samples' and the ones written here."""
+    return samples.mutants(ps).get(function, []) + EXTRA.get((ps, function), [])
+
+
+def bugs_naming_a_misconception() -> dict[tuple[str, str, str], list[samples.Bug]]:
+    """(problem set, function, misconception) -> the planted bugs that say they make it."""
+    found = {}
+    for ps in PROBLEM_SET_NAMES:
+        for function in {*samples.mutants(ps), *(f for p, f in EXTRA if p == ps)}:
+            for planted in planted_bugs(ps, function):
+                if planted.misconception:
+                    found.setdefault((ps, function, planted.misconception), []).append(planted)
+    return found
+
+
+NAMED = bugs_naming_a_misconception()
+# each misconception with its first planted bug (test_no_explanation_that_does_not_apply grades any other one)
+ALL = {key: bugs[0] for key, bugs in NAMED.items()}
 FUNCTIONS = sorted({(ps, fn) for ps, fn, _ in ALL})
 
 
@@ -94,20 +57,9 @@ def explanation(ps: str, function: str, name: str) -> str:
     return next(m.explanation for m in get_problem_set(ps)[function].misconceptions if m.name == name)
 
 
-def bug(ps: str, function: str, description: str) -> tuple[str, str]:
-    """(old, new) of a planted bug, by its description."""
-    for key, (desc, old, new) in EXTRA.items():
-        if key[:2] == (ps, function) and desc == description:
-            return old, new
-    matches = [(old, new) for desc, old, new in samples.mutants(ps)[function] if desc == description]
-    assert len(matches) == 1, f"{ps}.{function}: no single planted bug described {description!r}"
-    return matches[0]
-
-
-def expected_hint(ps: str, function: str, description: str) -> str | None:
+def expected_hint(ps: str, function: str, planted: samples.Bug) -> str | None:
     """The explanation a planted bug must get: its own misconception's, or none."""
-    names = [name for (p, f, name), desc in ALL.items() if (p, f) == (ps, function) and desc == description]
-    return explanation(ps, function, names[0]) if names else None
+    return explanation(ps, function, planted.misconception) if planted.misconception else None
 
 
 def hints(messages: list[str]) -> list[str]:
@@ -128,13 +80,14 @@ class Graded:
     def seed(self, ps: str) -> int:
         return self.grader(ps).seed
 
-    def mutant(self, ps: str, function: str, description: str) -> list[str]:
-        key = (ps, function, description)
+    def mutant(self, ps: str, function: str, planted: samples.Bug) -> list[str]:
+        key = (ps, function, planted.description)
         if key not in self.results:
             master, release = self.notebooks[ps]
-            nb = samples.with_mutant(master, release, function, *bug(ps, function, description))
+            nb = samples.with_mutant(master, release, function, planted.old, planted.new)
             result = self.grader(ps).grade(program_cells(master, nb), only=[function]).functions[function]
-            assert not result.passed, f"{ps}.{function}: planted bug {description!r} passed (seed {self.seed(ps)})"
+            assert not result.passed, (f"{ps}.{function}: planted bug {planted.description!r} passed "
+                                       f"(seed {self.seed(ps)})")
             self.results[key] = result.messages
         return self.results[key]
 
@@ -158,15 +111,18 @@ def graded(notebooks):
     state.close()
 
 
-def test_every_misconception_has_a_bug_that_makes_it():
+def test_every_misconception_has_a_bug_that_makes_it(notebooks):
     registered = {(ps, fn.name, m.name) for ps in PROBLEM_SET_NAMES for fn in get_problem_set(ps).functions
                   for m in fn.misconceptions}
-    assert registered == set(ALL), "every misconception needs the planted bug that shows it firing"
+    assert registered - set(ALL) == set(), "every misconception needs the planted bug that shows it firing"
+    assert set(ALL) - registered == set(), "a planted bug names a misconception its function does not have"
     assert all(sum(ps == name for ps, _, _ in registered) >= 2 for name in PROBLEM_SET_NAMES)
     for ps, function, name in registered:
         fn = get_problem_set(ps)[function]
         assert len({m.name for m in fn.misconceptions}) == len(fn.misconceptions), function
-        bug(ps, function, ALL[(ps, function, name)])  # the planted bug exists and applies to the master
+        master, _ = notebooks[ps]
+        samples.mutate(samples.solution_sources(master)[function], ALL[(ps, function, name)].old,
+                       ALL[(ps, function, name)].new)  # the planted bug applies to the master
 
 
 @pytest.mark.parametrize("key", sorted(ALL), ids=lambda k: "-".join(k))
@@ -181,7 +137,7 @@ def test_explanation_names_the_convention_only(key):
 def test_planted_bug_gets_its_explanation(graded, key):
     ps, function, name = key
     messages = graded.mutant(ps, function, ALL[key])
-    assert hints(messages) == [explanation(*key)], (f"{ps}.{function}: bug {ALL[key]!r} at seed "
+    assert hints(messages) == [explanation(*key)], (f"{ps}.{function}: bug {ALL[key].description!r} at seed "
                                                    f"{graded.seed(ps)}: {messages}")
 
 
@@ -191,15 +147,13 @@ def test_no_explanation_that_does_not_apply(graded, ps, function):
     seed = graded.seed(ps)
     master = graded.master(ps)[function]
     assert master.passed and not hints(master.messages), (seed, master.messages)
-    descriptions = [d for d, _, _ in samples.mutants(ps)[function]]
-    descriptions += [desc for key, (desc, _, _) in EXTRA.items() if key[:2] == (ps, function)]
     unrelated = 0
-    for description in descriptions:
-        want = expected_hint(ps, function, description)
+    for planted in planted_bugs(ps, function):
+        want = expected_hint(ps, function, planted)
         unrelated += want is None
-        messages = graded.mutant(ps, function, description)
+        messages = graded.mutant(ps, function, planted)
         assert hints(messages) == ([want] if want else []), (
-            f"{ps}.{function}: bug {description!r} at seed {seed} got {hints(messages)}, expected {want!r}")
+            f"{ps}.{function}: bug {planted.description!r} at seed {seed} got {hints(messages)}, expected {want!r}")
     assert unrelated, f"{ps}.{function} has no planted bug unrelated to its misconceptions"
 
 
@@ -232,12 +186,12 @@ def master_namespace(notebooks, ps: str) -> dict:
     return namespace
 
 
-def mutated_function(notebooks, ps: str, function: str, description: str):
+def mutated_function(notebooks, ps: str, function: str, planted: samples.Bug):
     """(the function with the planted bug, the namespace it was defined in)."""
     master, _ = notebooks[ps]
-    source = samples.mutate(samples.solution_sources(master)[function], *bug(ps, function, description))
+    source = samples.mutate(samples.solution_sources(master)[function], planted.old, planted.new)
     namespace = master_namespace(notebooks, ps)
-    exec(compile(source, f"<{ps}.{function}: {description}>", "exec"), namespace)
+    exec(compile(source, f"<{ps}.{function}: {planted.description}>", "exec"), namespace)
     return namespace[function], namespace
 
 

@@ -1,10 +1,11 @@
 """The registry is the single source of truth: the masters must agree with it."""
 import ast
 
+import numpy as np
 import pytest
 
 from autograder.grading.notebooks import nbgrader_meta
-from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, get_problem_set
+from autograder.registry import PROBLEM_SET_NAMES, VISIBLE_SEED, GradedFunction, get_problem_set
 from autograder.authoring.samples import solution_sources
 
 
@@ -70,7 +71,65 @@ def test_cases_are_seeded_and_differ_between_visible_and_grading_seeds(name):
         same = all(_equal(x.args, y.args) for x, y in zip(a, b))
         differ = any(not _equal(x.args, y.args) for x, y in zip(a, c))
         assert same and differ, fn.name
-        assert fn.rtol >= 0 and fn.atol >= 0
+
+
+def _scaled(value, factor):
+    """The reference's output ``value`` with every number multiplied by ``factor`` (0: a stub's answer of zeros)."""
+    if isinstance(value, dict):
+        return {key: _scaled(v, factor) for key, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_scaled(v, factor) for v in value)
+    return np.asarray(value) * factor
+
+
+COMPUTED_ZERO = 1e-7  # a right answer of 0 as a reference computes it: an arccos near 1 gives about 3e-8
+
+
+def _nothing_to_tell(value) -> bool:
+    """Whether no wrong answer can be told from ``value`` by scaling it: every number in it is 0 (up to rounding)
+    or infinite."""
+    if isinstance(value, dict):
+        return all(_nothing_to_tell(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return all(_nothing_to_tell(v) for v in value)
+    numbers = np.asarray(value, dtype=float)
+    return bool(np.all((np.abs(numbers) < COMPUTED_ZERO) | ~np.isfinite(numbers)))
+
+
+@pytest.mark.parametrize("name", PROBLEM_SET_NAMES)
+def test_the_tolerances_tell_a_wrong_answer_on_every_case(name):
+    """An answer of zeros, and one off by 1 % everywhere, fail every case compared with the reference (unless the
+    right answer is itself 0 or infinite): a tolerance that lets either through checks nothing on that case."""
+    from autograder.grading.compare import compare_outputs
+    from autograder.grading.references import run_reference
+
+    for fn in get_problem_set(name).functions:
+        if fn.reference is None:
+            continue
+        for case in fn.cases(VISIBLE_SEED):
+            if fn.judged_by_check(case):
+                continue
+            expected = run_reference(fn, case)
+            if _nothing_to_tell(expected):
+                continue
+            for wrong, factor in (("zeros", 0.0), ("1 % off", 1.01)):
+                passed = compare_outputs(fn.returns, expected, _scaled(expected, factor), fn.rtol, fn.atol,
+                                         fn.sequence) is None
+                assert not passed, (f"{fn.name}, case {case.label!r}: an answer of {wrong} passes "
+                                    f"rtol={fn.rtol}, atol={fn.atol}")
+
+
+@pytest.mark.parametrize("rtol, atol", [(-1e-6, 1e-8), (1e-6, float("nan")), (float("inf"), 0.0), (1e-6, "1e-8")])
+def test_an_entry_with_a_tolerance_that_is_not_a_finite_number_at_least_0_is_refused(rtol, atol):
+    with pytest.raises(ValueError, match="bad_entry: (rtol|atol) must be a finite number >= 0"):
+        GradedFunction(name="bad_entry", signature="bad_entry(x)", returns=("y",), points=1,
+                       make_cases=lambda rng: [], reference=None, rtol=rtol, atol=atol)
+
+
+def test_entries_take_their_fields_by_name():
+    """Eleven fields of one type or another: an entry names each, so none can land in its neighbour's place."""
+    with pytest.raises(TypeError):
+        GradedFunction("f", "f(x)", ("y",), 1, lambda rng: [], None)
 
 
 def _equal(x, y):

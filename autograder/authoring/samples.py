@@ -16,9 +16,34 @@ import nbformat
 from autograder.grading.notebooks import fill, full_solution, solution_sources  # noqa: F401 (re-exported for tests)
 
 
-def mutants(problem_set: str) -> dict[str, list[tuple[str, str, str]]]:
-    """{function: [(description, text in the master, replacement), ...]} of a problem set."""
-    return _samples(problem_set).MUTANTS
+class Bug(tuple):
+    """A planted bug: ``(description, old, new)``, the text ``old`` of the master's solution replaced by ``new``.
+
+    It unpacks as those three. ``misconception`` names the known wrong convention (one of the graded function's
+    ``misconceptions``) whose hint the bug must get, or is None: then it must get no hint. The tables in
+    ``samples/`` write it as an optional fourth element."""
+
+    def __new__(cls, description: str, old: str, new: str, misconception: str | None = None):
+        bug = super().__new__(cls, (description, old, new))
+        bug.misconception = misconception
+        return bug
+
+    @property
+    def description(self) -> str:
+        return self[0]
+
+    @property
+    def old(self) -> str:
+        return self[1]
+
+    @property
+    def new(self) -> str:
+        return self[2]
+
+
+def mutants(problem_set: str) -> dict[str, list[Bug]]:
+    """{function: [Bug(description, text in the master, replacement[, misconception]), ...]} of a problem set."""
+    return {function: [Bug(*entry) for entry in entries] for function, entries in _samples(problem_set).MUTANTS.items()}
 
 
 def alternatives(problem_set: str) -> dict[str, list[tuple[str, str]]]:

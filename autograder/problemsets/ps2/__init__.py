@@ -7,19 +7,14 @@ random parameters and gradients and compares the whole trajectory with ``torch.o
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from autograder.problemsets._shared import digits_split, quarters
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 OPTIMIZER_STEPS = 100
-
-
-def quarters(rng, size, scale=2.0):
-    """Random numbers on a grid of quarters, so that exact ties (r = 0, |r| = eps) occur by design."""
-    return np.round(rng.normal(size=size) * scale * 4) / 4
 
 
 def signs(rng, n):
@@ -333,11 +328,10 @@ SOFTMAX_AXIS = "normalized over the wrong axis: every column sums to 1 instead o
 
 
 def optimizer(name, points, make_config, reference, misconceptions=()):
-    return GradedFunction(name, f"{name}(w, dw, config)", ("trajectory",), points,
-                          lambda rng: optimizer_cases(rng, make_config), reference,
-                          rtol=1e-10, atol=1e-10, driver="optimizer", sequence="step",
-                          misconceptions=misconceptions,
-                          memory_mb=512, cpu_s=30)  # 100 steps on small arrays: far less than a training loop
+    return GradedFunction(name=name, signature=f"{name}(w, dw, config)", returns=("trajectory",), points=points,
+                          make_cases=lambda rng: optimizer_cases(rng, make_config), reference=reference, rtol=1e-10,
+                          atol=1e-10, driver="optimizer", sequence="step", misconceptions=misconceptions, memory_mb=512,
+                          cpu_s=30)  # 100 steps on small arrays: far less than a training loop
 
 
 # ------------------------------------------------------------------ schedules
@@ -369,17 +363,6 @@ def schedule_reference(kind, T, h):
 
 # ------------------------------------------------------------------ softmax regression on digits
 ACCURACY_NEEDED = 0.90
-
-
-def digits_split(rng):
-    """Scikit-learn's bundled digits, scaled to [0, 1], split 70/30 at random."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X, y = digits.data / 16.0, digits.target
-    order = rng.permutation(len(y))
-    cut = int(0.7 * len(y))
-    return X[order[:cut]], y[order[:cut]], X[order[cut:]], y[order[cut:]]
 
 
 def softmax_regression_cases(rng):
@@ -450,34 +433,36 @@ PROBLEM_SET = ProblemSet(
     name="ps2",
     title="Problem set 2: losses, SGD and optimizers",
     functions=(
-        GradedFunction("absolute_loss", "absolute_loss(f, y)", ("loss", "grad"), 1,
-                       regression_cases, absolute_reference, rtol=1e-6, atol=1e-7),
-        GradedFunction("squared_loss", "squared_loss(f, y)", ("loss", "grad"), 1,
-                       regression_cases, squared_reference, rtol=1e-6, atol=1e-7),
-        GradedFunction("eps_insensitive_loss", "eps_insensitive_loss(f, y, eps)", ("loss", "grad"), 1,
-                       lambda rng: regression_cases(rng, with_eps=True), eps_insensitive_reference,
-                       rtol=1e-6, atol=1e-7),
-        GradedFunction("huber_loss", "huber_loss(f, y)", ("loss", "grad"), 1,
-                       regression_cases, huber_reference, rtol=1e-6, atol=1e-7),
-        GradedFunction("logistic_loss", "logistic_loss(f, y)", ("loss", "grad"), 1,
-                       binary_cases, logistic_reference, rtol=1e-6, atol=1e-7),
-        GradedFunction("hinge_loss", "hinge_loss(f, y)", ("loss", "grad"), 1,
-                       binary_cases, hinge_reference, rtol=1e-6, atol=1e-7,
+        GradedFunction(name="absolute_loss", signature="absolute_loss(f, y)", returns=("loss", "grad"), points=1,
+                       make_cases=regression_cases, reference=absolute_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="squared_loss", signature="squared_loss(f, y)", returns=("loss", "grad"), points=1,
+                       make_cases=regression_cases, reference=squared_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="eps_insensitive_loss", signature="eps_insensitive_loss(f, y, eps)",
+                       returns=("loss", "grad"), points=1, make_cases=lambda rng: regression_cases(rng, with_eps=True),
+                       reference=eps_insensitive_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="huber_loss", signature="huber_loss(f, y)", returns=("loss", "grad"), points=1,
+                       make_cases=regression_cases, reference=huber_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="logistic_loss", signature="logistic_loss(f, y)", returns=("loss", "grad"), points=1,
+                       make_cases=binary_cases, reference=logistic_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="hinge_loss", signature="hinge_loss(f, y)", returns=("loss", "grad"), points=1,
+                       make_cases=binary_cases, reference=hinge_reference, rtol=1e-6, atol=1e-7,
                        misconceptions=(Misconception("kink_counted_as_sloped", hinge_kink_sloped, HINGE_KINK),)),
-        GradedFunction("logsumexp", "logsumexp(scores)", ("lse",), 1, logits_cases, logsumexp_reference,
-                       rtol=1e-7, atol=1e-9),
-        GradedFunction("softmax", "softmax(scores)", ("probs",), 1, logits_cases, softmax_reference,
-                       rtol=1e-7, atol=1e-12,
+        GradedFunction(name="logsumexp", signature="logsumexp(scores)", returns=("lse",), points=1,
+                       make_cases=logits_cases, reference=logsumexp_reference, rtol=1e-7, atol=1e-9),
+        GradedFunction(name="softmax", signature="softmax(scores)", returns=("probs",), points=1,
+                       make_cases=logits_cases, reference=softmax_reference, rtol=1e-7, atol=1e-12,
                        misconceptions=(Misconception("over_columns", softmax_over_columns, SOFTMAX_AXIS),
                                        Misconception("over_columns_row_shift", softmax_over_columns_row_shift,
                                                      SOFTMAX_AXIS))),
-        GradedFunction("softmax_cross_entropy", "softmax_cross_entropy(scores, labels)", ("loss", "grad"), 2,
-                       multiclass_cases, softmax_ce_reference, rtol=1e-6, atol=1e-7),
-        GradedFunction("multiclass_hinge_loss", "multiclass_hinge_loss(scores, labels, delta)", ("loss", "grad"), 2,
-                       lambda rng: multiclass_cases(rng, with_delta=True), multiclass_hinge_reference,
+        GradedFunction(name="softmax_cross_entropy", signature="softmax_cross_entropy(scores, labels)",
+                       returns=("loss", "grad"), points=2, make_cases=multiclass_cases, reference=softmax_ce_reference,
                        rtol=1e-6, atol=1e-7),
-        GradedFunction("least_squares", "least_squares(X, y)", ("w",), 1, least_squares_cases,
-                       least_squares_reference, rtol=1e-6, atol=1e-8),
+        GradedFunction(name="multiclass_hinge_loss", signature="multiclass_hinge_loss(scores, labels, delta)",
+                       returns=("loss", "grad"), points=2,
+                       make_cases=lambda rng: multiclass_cases(rng, with_delta=True),
+                       reference=multiclass_hinge_reference, rtol=1e-6, atol=1e-7),
+        GradedFunction(name="least_squares", signature="least_squares(X, y)", returns=("w",), points=1,
+                       make_cases=least_squares_cases, reference=least_squares_reference, rtol=1e-6, atol=1e-8),
         optimizer("sgd", 1, sgd_config, sgd_reference, (
             Misconception("decoupled_weight_decay", sgd_decoupled_decay,
                           DECOUPLED_DECAY.format("SGDW: the weights shrunk by a factor each step")),)),
@@ -492,12 +477,13 @@ PROBLEM_SET = ProblemSet(
                           "the moment estimates used without bias correction"),
             Misconception("eps_inside_sqrt", adam_eps_inside_sqrt, EPS_INSIDE_SQRT),
             Misconception("decoupled_weight_decay", adam_decoupled_decay, DECOUPLED_DECAY.format("AdamW")),)),
-        GradedFunction("learning_rate_schedule", "learning_rate_schedule(kind, T, hyper)", ("eta",), 2,
-                       schedule_cases, schedule_reference, rtol=1e-10, atol=1e-12),
-        GradedFunction("train_softmax_regression",
-                       "train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed)",
-                       ("W", "b"), 3, softmax_regression_cases, softmax_regression_reference,
-                       check=softmax_regression_check, rtol=1e-9, atol=1e-11,
+        GradedFunction(name="learning_rate_schedule", signature="learning_rate_schedule(kind, T, hyper)",
+                       returns=("eta",), points=2, make_cases=schedule_cases, reference=schedule_reference, rtol=1e-10,
+                       atol=1e-12),
+        GradedFunction(name="train_softmax_regression",
+                       signature="train_softmax_regression(X, y, num_classes, epochs, batch_size, learning_rate, seed)",
+                       returns=("W", "b"), points=3, make_cases=softmax_regression_cases,
+                       reference=softmax_regression_reference, check=softmax_regression_check, rtol=1e-9, atol=1e-11,
                        time_limit_s=60.0, cpu_s=120, memory_mb=1024),
     ),
 )

@@ -18,23 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from autograder.problemsets._shared import (grads_of, held_out_problem, layer_pair, leaf, mlp_forward_torch, mlp_params,
+                                            quarters, train_mlp_cases, train_torch_sgd)
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 LAYER_RTOL, LAYER_ATOL = 1e-5, 1e-7  # loose enough for float32 arithmetic; every planted bug is off by far more
-
-
-def quarters(rng, size, scale=2.0):
-    """Numbers on a grid of quarters: sums and products of a few of them are exact, so kinks (x = 0) are hit exactly."""
-    return np.round(rng.normal(size=size) * scale * 4) / 4
-
-
-def grads_of(outputs, inputs, dout):
-    """The gradients of <outputs, dout> with respect to ``inputs`` (autograd)."""
-    return torch.autograd.grad(outputs, inputs, dout)
-
-
-def leaf(t):
-    return t.clone().requires_grad_(True)
 
 
 # ------------------------------------------------------------------ affine
@@ -441,17 +429,6 @@ def init_check(kind):
 
 
 # ------------------------------------------------------------------ an MLP of any depth
-def mlp_params(rng, sizes, dyadic=False):
-    params = {}
-    for layer, (d, m) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        if dyadic:
-            params[f"W{layer}"], params[f"b{layer}"] = quarters(rng, (d, m), 0.5), quarters(rng, m, 0.5)
-        else:
-            params[f"W{layer}"] = rng.normal(size=(d, m)) * math.sqrt(2.0 / d)
-            params[f"b{layer}"] = rng.normal(size=m) * 0.1
-    return params
-
-
 def mlp_loss_cases(rng):
     cases = []
     for hidden in ((7,), (6, 5), (5, 6, 4, 5)):
@@ -478,16 +455,6 @@ def mlp_loss_cases(rng):
     cases.append(Case("11 layers (10 hidden, widths 4 to 7): W10 and W11 come after W9, not after W1",
                       (mlp_params(rng, (4, *hidden, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, 6))))
     return cases
-
-
-def mlp_forward_torch(params, X):
-    layers = len(params) // 2
-    h = X
-    for layer in range(1, layers + 1):
-        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
-        if layer < layers:
-            h = torch.relu(h)
-    return h
 
 
 def mlp_loss_reference(params, X, y):
@@ -579,77 +546,6 @@ def relative_error_reference(a, b):
 ACCURACY_NEEDED = 0.97
 
 
-def digits_split(rng):
-    """Scikit-learn's bundled digits, scaled to [0, 1], split 70/30 at random."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X, y = digits.data / 16.0, digits.target
-    order = rng.permutation(len(y))
-    cut = int(0.7 * len(y))
-    return X[order[:cut]], y[order[:cut]], X[order[cut:]], y[order[cut:]]
-
-
-def train_mlp_cases(rng):
-    """Exact cases: a few epochs on a small sample, step for step against the same network trained by
-    torch.optim.SGD from the same weights in the same batch order. Outcome cases: held-out accuracy
-    after training on 70 % of the digits, computed here (the held-out images stay in ``private``)."""
-    X_train, y_train, X_test, y_test = digits_split(rng)
-    exact = [  # (what, n, hidden, epochs, batch_size, learning_rate, momentum)
-        ("minibatches of 16, the last one smaller (4), momentum 0.9, 2 epochs", 52, (16,), 2, 16, 0.1, 0.9),
-        ("a last minibatch of one example that matters (33 = 32 + 1), 2 hidden layers, 3 epochs", 33, (12, 10), 3, 32, 0.2, 0.5),
-        ("plain SGD (minibatches of one, momentum 0), 1 epoch", 20, (8,), 1, 1, 0.05, 0.0),
-        ("one full batch, momentum 0.9, 5 epochs", 40, (10,), 5, 40, 0.5, 0.9),
-    ]
-    cases = []
-    for what, n, hidden, epochs, batch, lr, mu in exact:
-        rows = rng.choice(len(y_train), size=n, replace=False)
-        params = mlp_params(rng, (64, *hidden, 10))
-        cases.append(Case(f"exact: {n} digits, hidden {hidden}, {what}, step {lr:g}",
-                          (X_train[rows], y_train[rows], params, epochs, batch, lr, mu, int(rng.integers(0, 2 ** 31)))))
-    # ReLU's kink: a blank image with zero biases gives hidden pre-activations of exactly 0, where the slope is 0
-    # (torch.relu); a step that passes the gradient there (clamp(min=0), x >= 0) moves the biases differently
-    rows = rng.choice(len(y_train), size=24, replace=False)
-    X_kink = X_train[rows].copy()
-    X_kink[::6] = 0.0
-    params = {key: np.zeros_like(value) if key.startswith("b") else value
-              for key, value in mlp_params(rng, (64, 8, 10)).items()}
-    cases.append(Case("exact: 24 digits of which 4 blank, zero biases (hidden pre-activations of exactly 0: ReLU's "
-                      "slope there is 0), hidden (8,), minibatches of 8, momentum 0.9, 2 epochs, step 0.1",
-                      (X_kink, y_train[rows], params, 2, 8, 0.1, 0.9, int(rng.integers(0, 2 ** 31)))))
-    outcome = [("hidden (128,), 30 epochs, minibatches of 32, step 0.05, momentum 0.9", (128,), 30, 32, 0.05, 0.9)]
-    for what, hidden, epochs, batch, lr, mu in outcome:
-        params = mlp_params(rng, (64, *hidden, 10))
-        for key in params:
-            if key.startswith("b"):
-                params[key] = np.zeros_like(params[key])
-        cases.append(Case(f"held-out accuracy: 1257 training / 540 held-out digits, {what}",
-                          (X_train, y_train, params, epochs, batch, lr, mu, int(rng.integers(0, 2 ** 31))),
-                          private=(X_test, y_test)))
-    return cases
-
-
-def train_torch_sgd(scores, X, y, params, epochs, batch_size, learning_rate, momentum, seed, reduction="mean",
-                    zero_grad=True):
-    """A network (``scores(params, X)``) trained by torch.optim.SGD: one generator made once from the seed; each
-    epoch visits rng.permutation(n) in minibatches of batch_size (the last may be smaller); a step on the
-    minibatch's mean loss (its sum with ``reduction="sum"``, a known mistake; ``zero_grad=False``, another: the
-    gradients add up from step to step). Shared with weeks 4 and 6."""
-    n = X.shape[0]
-    rng = np.random.default_rng(seed)
-    params = {k: leaf(v) for k, v in params.items()}
-    optimizer = torch.optim.SGD(list(params.values()), lr=learning_rate, momentum=momentum)
-    for _ in range(epochs):
-        order = torch.as_tensor(rng.permutation(n), device=X.device)
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            if zero_grad:
-                optimizer.zero_grad()
-            F.cross_entropy(scores(params, X[batch]), y[batch], reduction=reduction).backward()
-            optimizer.step()
-    return {k: v.detach() for k, v in params.items()}
-
-
 def train_mlp_reference(*args):
     return train_torch_sgd(mlp_forward_torch, *args)
 
@@ -667,34 +563,6 @@ def mlp_predict(params, X):
         if layer < layers:
             h = np.maximum(h, 0.0)
     return np.argmax(h, axis=1)
-
-
-def params_problem(got, start) -> str | None:
-    """What is wrong with returned parameters: the start's keys, shapes, and finite real numbers. Shared with
-    weeks 4 and 5."""
-    if not isinstance(got, dict) or set(got) != set(start):
-        return f"expected a dict with the keys {sorted(start)}"
-    for key, value in start.items():
-        w = got[key]
-        if not isinstance(w, np.ndarray) or w.shape != value.shape or w.dtype.kind not in "iuf" or not np.isfinite(w).all():
-            return f"params[{key!r}]: expected finite real numbers of shape {value.shape}"
-    return None
-
-
-def held_out_problem(case, got, expected, predict, needed):
-    """The check of a training function's outcome case: the returned params must have the start's keys and
-    shapes, and their held-out accuracy (computed here) must reach ``needed``; on a split where the same network
-    trained by the reference falls short of that itself, within 1 point of the reference. Shared with week 4."""
-    X_test, y_test = case.private
-    problem = params_problem(got, case.args[2])
-    if problem:
-        return problem
-    accuracy = float(np.mean(predict(got, X_test) == y_test))
-    if expected is not None:
-        needed = min(needed, float(np.mean(predict(expected, X_test) == y_test)) - 0.01)
-    if accuracy < needed:
-        return f"held-out accuracy {accuracy:.1%}, below the {needed:.1%} needed"
-    return None
 
 
 def train_mlp_check(case, got, expected=None):
@@ -744,13 +612,8 @@ def train_xor_cases(rng):
 
 
 def xor_logits_torch(params, X):
-    layers = len(params) // 2
-    h = X
-    for layer in range(1, layers + 1):
-        h = h @ params[f"W{layer}"] + params[f"b{layer}"]
-        if layer < layers:
-            h = torch.tanh(h)
-    return h[:, 0]
+    """The logits of a tanh MLP with one output unit."""
+    return mlp_forward_torch(params, X, activation=torch.tanh)[:, 0]
 
 
 def train_xor_reference(X, y, params, steps, learning_rate, reduction="mean"):
@@ -771,83 +634,76 @@ PROBLEM_SET = ProblemSet(
     name="ps3",
     title="Problem set 3: backprop and MLPs",
     functions=(
-        GradedFunction("affine_forward", "affine_forward(x, W, b)", ("out",), 1, affine_cases,
-                       affine_forward_reference, LAYER_RTOL, LAYER_ATOL, driver="forward"),
-        GradedFunction("affine_backward", "affine_backward(dout, cache)", ("dx", "dW", "db"), 2,
-                       lambda rng: affine_cases(rng, backward=True), affine_backward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("affine_forward",),
-                       misconceptions=(Misconception("db_not_summed", affine_db_not_summed,
-                                                     "db not summed over the batch: b is shared by every example, so "
-                                                     "its gradient is the sum of theirs"),)),
-        GradedFunction("relu_forward", "relu_forward(x)", ("out",), 1, activation_cases, relu_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
-        GradedFunction("relu_backward", "relu_backward(dout, cache)", ("dx",), 1,
-                       lambda rng: activation_cases(rng, backward=True), relu_backward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("relu_forward",),
-                       misconceptions=(Misconception("slope_one_at_zero", relu_slope_one_at_zero,
-                                                     "the derivative at x = 0 taken as 1; it is 0 there"),)),
-        GradedFunction("sigmoid_forward", "sigmoid_forward(x)", ("out",), 1, activation_cases, sigmoid_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
-        GradedFunction("sigmoid_backward", "sigmoid_backward(dout, cache)", ("dx",), 1,
-                       lambda rng: activation_cases(rng, backward=True), sigmoid_backward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("sigmoid_forward",)),
-        GradedFunction("tanh_forward", "tanh_forward(x)", ("out",), 1, activation_cases, tanh_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="forward"),
-        GradedFunction("tanh_backward", "tanh_backward(dout, cache)", ("dx",), 1,
-                       lambda rng: activation_cases(rng, backward=True), tanh_backward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="backward", uses=("tanh_forward",)),
-        GradedFunction("softmax_loss", "softmax_loss(scores, y)", ("loss", "dscores"), 2, softmax_loss_cases,
-                       softmax_loss_reference, LAYER_RTOL, LAYER_ATOL,
+        *layer_pair("affine", "x, W, b", points=(1, 2), cases=affine_cases,
+                    references=(affine_forward_reference, affine_backward_reference), grads=("dx", "dW", "db"),
+                    rtol=LAYER_RTOL, atol=LAYER_ATOL,
+                    backward=dict(misconceptions=(Misconception("db_not_summed", affine_db_not_summed,
+                                                                "db not summed over the batch: b is shared by every "
+                                                                "example, so its gradient is the sum of theirs"),))),
+        *layer_pair("relu", "x", points=(1, 1), cases=activation_cases,
+                    references=(relu_reference, relu_backward_reference), grads=("dx",), rtol=LAYER_RTOL,
+                    atol=LAYER_ATOL,
+                    backward=dict(misconceptions=(Misconception("slope_one_at_zero", relu_slope_one_at_zero,
+                                                                "the derivative at x = 0 taken as 1; it is 0 "
+                                                                "there"),))),
+        *layer_pair("sigmoid", "x", points=(1, 1), cases=activation_cases,
+                    references=(sigmoid_reference, sigmoid_backward_reference), grads=("dx",),
+                    rtol=LAYER_RTOL, atol=LAYER_ATOL),
+        *layer_pair("tanh", "x", points=(1, 1), cases=activation_cases,
+                    references=(tanh_reference, tanh_backward_reference), grads=("dx",), rtol=LAYER_RTOL,
+                    atol=LAYER_ATOL),
+        GradedFunction(name="softmax_loss", signature="softmax_loss(scores, y)", returns=("loss", "dscores"), points=2,
+                       make_cases=softmax_loss_cases, reference=softmax_loss_reference, rtol=LAYER_RTOL,
+                       atol=LAYER_ATOL,
                        misconceptions=(Misconception("summed", softmax_loss_summed,
                                                      "the loss summed over the batch instead of averaged"),)),
-        GradedFunction("mse_loss", "mse_loss(pred, target)", ("loss", "dpred"), 1, mse_cases, mse_reference,
-                       LAYER_RTOL, LAYER_ATOL,
+        GradedFunction(name="mse_loss", signature="mse_loss(pred, target)", returns=("loss", "dpred"), points=1,
+                       make_cases=mse_cases, reference=mse_reference, rtol=LAYER_RTOL, atol=LAYER_ATOL,
                        misconceptions=(Misconception("halved", mse_halved,
                                                      "the factor 1/2 of the squared loss; the mean squared error has none"),
                                        Misconception("per_example", mse_per_example,
                                                      "averaged over the examples only; the mean runs over every entry"))),
-        GradedFunction("dropout_forward", "dropout_forward(x, p, mode, seed)", ("out",), 2, dropout_cases, None,
-                       check=dropout_forward_check, driver="dropout_forward"),
-        GradedFunction("dropout_backward", "dropout_backward(dout, cache)", ("out", "dx"), 1,
-                       lambda rng: dropout_cases(rng, backward=True), None, check=dropout_backward_check,
-                       driver="dropout_backward", uses=("dropout_forward",)),
-        GradedFunction("batchnorm_forward", "batchnorm_forward(x, gamma, beta, bn_param)",
-                       ("out", "running_mean", "running_var"), 3, batchnorm_cases, batchnorm_forward_reference,
-                       LAYER_RTOL, LAYER_ATOL, driver="sequence", sequence="call",
-                       misconceptions=(
-                           Misconception("running_var_biased",
-                                         lambda *a: batchnorm_by_hand(*a, running_var_biased=True), BN_BIASED_RUNNING),
-                           Misconception("momentum_swapped",
-                                         lambda *a: batchnorm_by_hand(*a, momentum_swapped=True), BN_MOMENTUM),
-                           Misconception("normalize_unbiased",
-                                         lambda *a: batchnorm_by_hand(*a, normalize_unbiased=True), BN_UNBIASED_NORM))),
-        GradedFunction("batchnorm_backward", "batchnorm_backward(dout, cache)", ("dx", "dgamma", "dbeta"), 3,
-                       batchnorm_cases, batchnorm_backward_reference, LAYER_RTOL, LAYER_ATOL,
-                       driver="sequence", sequence="call", uses=("batchnorm_forward",)),
-        GradedFunction("glorot_init", "glorot_init(shape, distribution, gain, seed)", ("W",), 1, init_cases, None,
-                       check=init_check("glorot"), driver="same_seed"),
-        GradedFunction("he_init", "he_init(shape, distribution, mode, seed)", ("W",), 1,
-                       lambda rng: init_cases(rng, he=True), None, check=init_check("he"), driver="same_seed"),
-        GradedFunction("mlp_loss", "mlp_loss(params, X, y)", ("loss", "grads"), 3, mlp_loss_cases,
-                       mlp_loss_reference, LAYER_RTOL, LAYER_ATOL,
+        *layer_pair("dropout", "x, p, mode, seed", points=(2, 1), cases=dropout_cases, grads=("out", "dx"),
+                    drivers=("dropout_forward", "dropout_backward"),  # judged by their checks: no reference
+                    forward=dict(check=dropout_forward_check), backward=dict(check=dropout_backward_check)),
+        *layer_pair("batchnorm", "x, gamma, beta, bn_param", points=(3, 3), cases=batchnorm_cases,
+                    references=(batchnorm_forward_reference, batchnorm_backward_reference),
+                    outputs=("out", "running_mean", "running_var"), grads=("dx", "dgamma", "dbeta"),
+                    drivers=("sequence", "sequence"), sequence="call", rtol=LAYER_RTOL, atol=LAYER_ATOL,
+                    forward=dict(misconceptions=(
+                        Misconception("running_var_biased",
+                                      lambda *a: batchnorm_by_hand(*a, running_var_biased=True), BN_BIASED_RUNNING),
+                        Misconception("momentum_swapped",
+                                      lambda *a: batchnorm_by_hand(*a, momentum_swapped=True), BN_MOMENTUM),
+                        Misconception("normalize_unbiased",
+                                      lambda *a: batchnorm_by_hand(*a, normalize_unbiased=True), BN_UNBIASED_NORM))),
+                    backward=dict(make_cases=batchnorm_cases)),  # the same sequences: each case holds its douts
+        GradedFunction(name="glorot_init", signature="glorot_init(shape, distribution, gain, seed)", returns=("W",),
+                       points=1, make_cases=init_cases, reference=None, check=init_check("glorot"), driver="same_seed"),
+        GradedFunction(name="he_init", signature="he_init(shape, distribution, mode, seed)", returns=("W",), points=1,
+                       make_cases=lambda rng: init_cases(rng, he=True), reference=None, check=init_check("he"),
+                       driver="same_seed"),
+        GradedFunction(name="mlp_loss", signature="mlp_loss(params, X, y)", returns=("loss", "grads"), points=3,
+                       make_cases=mlp_loss_cases, reference=mlp_loss_reference, rtol=LAYER_RTOL, atol=LAYER_ATOL,
                        uses=("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")),
-        GradedFunction("numerical_gradient", "numerical_gradient(f, x, h)", ("grad", "x_after"), 2,
-                       numerical_gradient_cases, numerical_gradient_reference, rtol=1e-6, atol=1e-8,
-                       driver="numerical_gradient",
+        GradedFunction(name="numerical_gradient", signature="numerical_gradient(f, x, h)", returns=("grad", "x_after"),
+                       points=2, make_cases=numerical_gradient_cases, reference=numerical_gradient_reference, rtol=1e-6,
+                       atol=1e-8, driver="numerical_gradient",
                        misconceptions=(Misconception("forward_differences", forward_differences,
                                                      "one-sided differences (f(x + h) - f(x)) / h; central ones are "
                                                      "asked for"),)),
-        GradedFunction("relative_error", "relative_error(a, b)", ("error",), 1, relative_error_cases,
-                       relative_error_reference, rtol=1e-9, atol=1e-15),
-        GradedFunction("train_mlp",
-                       "train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
-                       train_mlp_cases, train_mlp_reference, rtol=1e-9, atol=1e-11, check=train_mlp_check,
-                       driver="keeps_inputs",
-                       time_limit_s=60.0, cpu_s=120, memory_mb=1024, uses=("mlp_loss",),
+        GradedFunction(name="relative_error", signature="relative_error(a, b)", returns=("error",), points=1,
+                       make_cases=relative_error_cases, reference=relative_error_reference, rtol=1e-9, atol=1e-15),
+        GradedFunction(name="train_mlp",
+                       signature="train_mlp(X, y, params, epochs, batch_size, learning_rate, momentum, seed)",
+                       returns=("params",), points=4, make_cases=train_mlp_cases, reference=train_mlp_reference,
+                       rtol=1e-9, atol=1e-11, check=train_mlp_check, driver="keeps_inputs", time_limit_s=60.0,
+                       cpu_s=120, memory_mb=1024, uses=("mlp_loss",),
                        misconceptions=(Misconception("summed", train_mlp_summed,
                                                      "each step on the minibatch's summed loss; the step takes the "
                                                      "gradient of its mean"),)),
-        GradedFunction("train_xor", "train_xor(X, y, params, steps, learning_rate)", ("params", "losses"), 2,
-                       train_xor_cases, train_xor_reference, rtol=1e-9, atol=1e-11, driver="keeps_inputs"),
+        GradedFunction(name="train_xor", signature="train_xor(X, y, params, steps, learning_rate)",
+                       returns=("params", "losses"), points=2, make_cases=train_xor_cases,
+                       reference=train_xor_reference, rtol=1e-9, atol=1e-11, driver="keeps_inputs"),
     ),
 )

@@ -10,11 +10,13 @@ small ConvNet is graded like week 3's MLP: exactly against ``torch.optim.SGD`` a
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.problemsets.ps3 import digits_split, grads_of, held_out_problem, leaf, train_torch_sgd
+from autograder.problemsets._shared import digits_split, grads_of, held_out_problem, layer_pair, leaf, train_torch_sgd
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 RTOL, ATOL = 1e-5, 1e-5  # outputs are O(1) to O(10): room for float32 arithmetic; every planted bug is off by far more
@@ -326,56 +328,52 @@ PROBLEM_SET = ProblemSet(
     name="ps4",
     title="Problem set 4: ConvNets",
     functions=(
-        GradedFunction("conv_output_size", "conv_output_size(size, kernel, stride, padding)", ("size",), 1,
-                       output_size_cases, output_size_reference, rtol=0, atol=0),
-        GradedFunction("conv_forward_naive", "conv_forward_naive(x, W, b, stride, padding)", ("out",), 2,
-                       conv_cases, conv_reference, RTOL, ATOL, driver="forward",
+        GradedFunction(name="conv_output_size", signature="conv_output_size(size, kernel, stride, padding)",
+                       returns=("size",), points=1, make_cases=output_size_cases, reference=output_size_reference,
+                       rtol=0, atol=0),
+        GradedFunction(name="conv_forward_naive", signature="conv_forward_naive(x, W, b, stride, padding)",
+                       returns=("out",), points=2, make_cases=conv_cases, reference=conv_reference, rtol=RTOL,
+                       atol=ATOL, driver="forward",
                        # (padding on one side only is not named here: a loop that pads one side but sizes its
                        # output for both crashes on a window that runs off the edge, so nothing can be compared)
                        misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),)),
-        GradedFunction("conv_forward", "conv_forward(x, W, b, stride, padding)", ("out",), 3,
-                       lambda rng: conv_cases(rng, speed=True), conv_reference, RTOL, ATOL, driver="forward",
-                       budget_vs_master=25.0, time_limit_s=30.0,
-                       misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),
-                                       Misconception("padded_one_side", conv_padded_one_side, ONE_SIDE))),
-        GradedFunction("conv_backward", "conv_backward(dout, cache)", ("dx", "dW", "db"), 4,
-                       lambda rng: conv_cases(rng, backward=True), conv_backward_reference, RTOL, ATOL,
-                       driver="backward", uses=("conv_forward",),
-                       misconceptions=(Misconception("db_not_summed", conv_db_not_summed,
-                                                     "db not summed over every output position; a shared bias "
-                                                     "collects the gradient of each"),)),
-        GradedFunction("conv_dilated_forward", "conv_dilated_forward(x, W, b, stride, padding, dilation)", ("out",),
-                       2, dilated_cases, dilated_reference, RTOL, ATOL, driver="forward",
+        *layer_pair("conv", "x, W, b, stride, padding", points=(3, 4), cases=conv_cases,
+                    references=(conv_reference, conv_backward_reference), grads=("dx", "dW", "db"),
+                    rtol=RTOL, atol=ATOL,
+                    forward=dict(make_cases=lambda rng: conv_cases(rng, speed=True),
+                                 budget_vs_master=25.0, time_limit_s=30.0,
+                                 misconceptions=(Misconception("flipped", conv_flipped, FLIPPED),
+                                                 Misconception("padded_one_side", conv_padded_one_side, ONE_SIDE))),
+                    backward=dict(misconceptions=(Misconception("db_not_summed", conv_db_not_summed,
+                                                                "db not summed over every output position; a shared "
+                                                                "bias collects the gradient of each"),))),
+        GradedFunction(name="conv_dilated_forward",
+                       signature="conv_dilated_forward(x, W, b, stride, padding, dilation)", returns=("out",), points=2,
+                       make_cases=dilated_cases, reference=dilated_reference, rtol=RTOL, atol=ATOL, driver="forward",
                        misconceptions=(Misconception("flipped", dilated_flipped, FLIPPED),
                                        Misconception("dilation_as_stride", dilated_as_stride,
                                                      "the windows moved by the dilation; the dilation spaces the "
                                                      "kernel's taps inside one window, the stride moves the window"))),
-        GradedFunction("max_pool_forward", "max_pool_forward(x, kernel, stride)", ("out",), 1, pool_cases,
-                       max_pool_reference, RTOL, ATOL, driver="forward"),
-        GradedFunction("max_pool_backward", "max_pool_backward(dout, cache)", ("dx",), 2,
-                       lambda rng: pool_cases(rng, backward=True), max_pool_backward_reference, RTOL, ATOL,
-                       driver="backward", uses=("max_pool_forward",),
-                       misconceptions=(Misconception("every_tie", max_pool_to_every_tie,
-                                                     "the gradient sent to every tied maximum; it goes to the first "
-                                                     "one only"),)),
-        GradedFunction("avg_pool_forward", "avg_pool_forward(x, kernel, stride)", ("out",), 1,
-                       lambda rng: pool_cases(rng, ties=False), avg_pool_reference, RTOL, ATOL, driver="forward"),
-        GradedFunction("avg_pool_backward", "avg_pool_backward(dout, cache)", ("dx",), 1,
-                       lambda rng: pool_cases(rng, backward=True, ties=False), avg_pool_backward_reference,
-                       RTOL, ATOL, driver="backward", uses=("avg_pool_forward",)),
-        GradedFunction("conv1d_forward", "conv1d_forward(x, W, b)", ("out",), 1, conv1d_cases, conv1d_reference,
-                       RTOL, ATOL, driver="forward",
+        *layer_pair("max_pool", "x, kernel, stride", points=(1, 2), cases=pool_cases,
+                    references=(max_pool_reference, max_pool_backward_reference), grads=("dx",), rtol=RTOL, atol=ATOL,
+                    backward=dict(misconceptions=(Misconception("every_tie", max_pool_to_every_tie,
+                                                                "the gradient sent to every tied maximum; it goes to "
+                                                                "the first one only"),))),
+        *layer_pair("avg_pool", "x, kernel, stride", points=(1, 1), cases=partial(pool_cases, ties=False),
+                    references=(avg_pool_reference, avg_pool_backward_reference), grads=("dx",), rtol=RTOL, atol=ATOL),
+        GradedFunction(name="conv1d_forward", signature="conv1d_forward(x, W, b)", returns=("out",), points=1,
+                       make_cases=conv1d_cases, reference=conv1d_reference, rtol=RTOL, atol=ATOL, driver="forward",
                        misconceptions=(Misconception("flipped", lambda x, W, b: F.conv1d(x, W.flip(-1), b), FLIPPED),)),
-        GradedFunction("kmax_pool", "kmax_pool(x, k)", ("out",), 2, kmax_cases, kmax_reference, RTOL, ATOL,
-                       check=kmax_ties_check,
+        GradedFunction(name="kmax_pool", signature="kmax_pool(x, k)", returns=("out",), points=2, make_cases=kmax_cases,
+                       reference=kmax_reference, rtol=RTOL, atol=ATOL, check=kmax_ties_check,
                        misconceptions=(Misconception("sorted_by_value", kmax_sorted_by_value,
                                                      "the k largest sorted by value; they keep their order in the "
                                                      "sentence"),)),
-        GradedFunction("train_convnet",
-                       "train_convnet(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 4,
-                       train_convnet_cases, train_convnet_reference, rtol=1e-9, atol=1e-11, check=train_convnet_check,
-                       driver="keeps_inputs",
-                       time_limit_s=120.0, cpu_s=240, memory_mb=1024,
+        GradedFunction(name="train_convnet",
+                       signature="train_convnet(X, y, params, epochs, batch_size, learning_rate, momentum, seed)",
+                       returns=("params",), points=4, make_cases=train_convnet_cases, reference=train_convnet_reference,
+                       rtol=1e-9, atol=1e-11, check=train_convnet_check, driver="keeps_inputs", time_limit_s=120.0,
+                       cpu_s=240, memory_mb=1024,
                        uses=("conv_forward", "conv_backward", "max_pool_forward", "max_pool_backward"),
                        misconceptions=(Misconception("summed", train_convnet_summed,
                                                      "each step on the minibatch's summed loss; the step takes the "

@@ -14,6 +14,7 @@ held-out cross-entropy, computed here.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from autograder.problemsets.ps3 import grads_of, leaf, params_problem
+from autograder.problemsets._shared import grads_of, layer_pair, leaf, params_problem
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 # Room for float32 arithmetic (a correct alternative) through a few steps of saturated units: over 400 seeds a float32
@@ -489,23 +490,25 @@ def train_lm_check(case, got, expected=None):
     return None
 
 
+# what the LSTM layers share: two states out of a forward (its cache dropped), graded through the states drivers
+WITH_CELL_STATE = dict(outputs=("h", "c"), drivers=("states", "states_backward"), rtol=RTOL, atol=ATOL)
+
 PROBLEM_SET = ProblemSet(
     name="ps5",
     title="Problem set 5: RNNs, LSTMs and GRUs",
     functions=(
-        GradedFunction("rnn_step_forward", "rnn_step_forward(x, h_prev, Wx, Wh, b)", ("h",), 1,
-                       lambda rng: rnn_cases(rng, step=True), rnn_step_reference, RTOL, ATOL, driver="forward"),
-        GradedFunction("rnn_step_backward", "rnn_step_backward(dh, cache)", ("dx", "dh_prev", "dWx", "dWh", "db"), 2,
-                       lambda rng: rnn_cases(rng, step=True, backward=True), rnn_step_backward_reference, RTOL, ATOL,
-                       driver="backward", uses=("rnn_step_forward",)),
-        GradedFunction("rnn_forward", "rnn_forward(x, h0, Wx, Wh, b)", ("h",), 1, rnn_cases, rnn_sequence_reference,
-                       RTOL, ATOL, driver="forward", uses=("rnn_step_forward",)),
-        GradedFunction("rnn_backward", "rnn_backward(dh, cache)", ("dx", "dh0", "dWx", "dWh", "db"), 3,
-                       lambda rng: rnn_cases(rng, backward=True), rnn_backward_reference, RTOL, ATOL,
-                       driver="backward", uses=("rnn_forward", "rnn_step_backward"),
-                       misconceptions=(Misconception("cut", rnn_backward_cut, CUT),)),
-        GradedFunction("clip_grad_norm", "clip_grad_norm(grads, max_norm)", ("clipped", "total_norm"), 2, clip_cases,
-                       clip_reference, rtol=1e-5, atol=1e-12, driver="keeps_inputs",  # float32 arithmetic passes
+        *layer_pair("rnn_step", "x, h_prev, Wx, Wh, b", points=(1, 2), cases=partial(rnn_cases, step=True),
+                    references=(rnn_step_reference, rnn_step_backward_reference), outputs=("h",), upstream=("dh",),
+                    grads=("dx", "dh_prev", "dWx", "dWh", "db"), rtol=RTOL, atol=ATOL),
+        *layer_pair("rnn", "x, h0, Wx, Wh, b", points=(1, 3), cases=rnn_cases,
+                    references=(rnn_sequence_reference, rnn_backward_reference), outputs=("h",), upstream=("dh",),
+                    grads=("dx", "dh0", "dWx", "dWh", "db"), rtol=RTOL, atol=ATOL,
+                    forward=dict(uses=("rnn_step_forward",)),
+                    backward=dict(uses=("rnn_step_backward",),
+                                  misconceptions=(Misconception("cut", rnn_backward_cut, CUT),))),
+        GradedFunction(name="clip_grad_norm", signature="clip_grad_norm(grads, max_norm)",
+                       returns=("clipped", "total_norm"), points=2, make_cases=clip_cases, reference=clip_reference,
+                       rtol=1e-5, atol=1e-12, driver="keeps_inputs",  # float32 arithmetic passes
                        misconceptions=(
                            Misconception("per_array", lambda g, m: clip_reference(g, m, per_array=True),
                                          "each array clipped by its own norm; one global norm over all of them "
@@ -513,54 +516,39 @@ PROBLEM_SET = ProblemSet(
                            Misconception("scale_up", lambda g, m: clip_reference(g, m, scale_up=True),
                                          "the factor max_norm / (norm + 1e-6) applied when it is above 1 too; "
                                          "a gradient below max_norm is left as it is"))),
-        GradedFunction("lstm_step_forward", "lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)", ("h", "c"), 2,
-                       lambda rng: lstm_cases(rng, step=True), lstm_step_reference, RTOL, ATOL, driver="states",
-                       misconceptions=lstm_variants("step")),
-        GradedFunction("lstm_step_backward", "lstm_step_backward(dh, dc, cache)",
-                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), 3,
-                       lambda rng: lstm_cases(rng, step=True, backward=True), lstm_step_backward_reference,
-                       RTOL, ATOL, driver="states_backward", uses=("lstm_step_forward",)),
-        GradedFunction("lstm_forward", "lstm_forward(x, h0, c0, Wx, Wh, b)", ("h", "c"), 1, lstm_cases,
-                       lstm_sequence_reference, RTOL, ATOL, driver="states", uses=("lstm_step_forward",),
-                       misconceptions=lstm_variants("sequence")),
-        GradedFunction("lstm_backward", "lstm_backward(dh, cache)", ("dx", "dh0", "dc0", "dWx", "dWh", "db"), 3,
-                       lambda rng: lstm_cases(rng, backward=True), lstm_backward_reference, RTOL, ATOL,
-                       driver="states_backward", uses=("lstm_forward", "lstm_step_backward"),
-                       misconceptions=(Misconception("cut", lstm_backward_cut, CUT),)),
-        GradedFunction("lstm_peephole_step_forward", "lstm_peephole_step_forward(x, h_prev, c_prev, Wx, Wh, Wc, b)",
-                       ("h", "c"), 1, lambda rng: lstm_cases(rng, step=True, peephole=True),
-                       peephole_step_reference, RTOL, ATOL, driver="states",
-                       misconceptions=(Misconception("old_cell", peephole_old_cell, OLD_CELL),)),
-        GradedFunction("lstm_peephole_step_backward", "lstm_peephole_step_backward(dh, dc, cache)",
-                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "dWc", "db"), 2,
-                       lambda rng: lstm_cases(rng, step=True, backward=True, peephole=True),
-                       peephole_step_backward_reference, RTOL, ATOL, driver="states_backward",
-                       uses=("lstm_peephole_step_forward",)),
-        GradedFunction("lstm_all_peephole_step_forward",
-                       "lstm_all_peephole_step_forward(x, h_prev, c_prev, Wx, Wh, Wc, b)", ("h", "c"), 1,
-                       lambda rng: lstm_form_cases(rng, "all_peephole"), all_peephole_step_reference, RTOL, ATOL,
-                       driver="states"),
-        GradedFunction("lstm_all_peephole_step_backward", "lstm_all_peephole_step_backward(dh, dc, cache)",
-                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "dWc", "db"), 2,
-                       lambda rng: lstm_form_cases(rng, "all_peephole", backward=True),
-                       all_peephole_step_backward_reference, RTOL, ATOL, driver="states_backward",
-                       uses=("lstm_all_peephole_step_forward",)),
-        GradedFunction("lstm_coupled_step_forward", "lstm_coupled_step_forward(x, h_prev, c_prev, Wx, Wh, b)",
-                       ("h", "c"), 1, lambda rng: lstm_form_cases(rng, "coupled"), coupled_step_reference, RTOL, ATOL,
-                       driver="states"),
-        GradedFunction("lstm_coupled_step_backward", "lstm_coupled_step_backward(dh, dc, cache)",
-                       ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), 2,
-                       lambda rng: lstm_form_cases(rng, "coupled", backward=True), coupled_step_backward_reference,
-                       RTOL, ATOL, driver="states_backward", uses=("lstm_coupled_step_forward",)),
-        GradedFunction("gru_step_forward", "gru_step_forward(x, h_prev, Wx, Wh, bx, bh)", ("h",), 2, gru_cases,
-                       gru_step_reference, RTOL, ATOL, driver="forward", misconceptions=GRU_VARIANTS),
-        GradedFunction("gru_step_backward", "gru_step_backward(dh, cache)", ("dx", "dh_prev", "dWx", "dWh", "dbx", "dbh"),
-                       3, lambda rng: gru_cases(rng, backward=True), gru_step_backward_reference, RTOL, ATOL,
-                       driver="backward", uses=("gru_step_forward",)),
-        GradedFunction("train_lstm_lm", "train_lstm_lm(data, params, epochs, seq_len, learning_rate, max_norm)",
-                       ("params",), 4, train_lm_cases, train_lm_torch, rtol=1e-6, atol=1e-7, check=train_lm_check,
-                       driver="keeps_inputs",
-                       time_limit_s=120.0, cpu_s=240, memory_mb=1024,
+        *layer_pair("lstm_step", "x, h_prev, c_prev, Wx, Wh, b", points=(2, 3), cases=partial(lstm_cases, step=True),
+                    references=(lstm_step_reference, lstm_step_backward_reference), upstream=("dh", "dc"),
+                    grads=("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), **WITH_CELL_STATE,
+                    forward=dict(misconceptions=lstm_variants("step"))),
+        *layer_pair("lstm", "x, h0, c0, Wx, Wh, b", points=(1, 3), cases=lstm_cases,
+                    references=(lstm_sequence_reference, lstm_backward_reference), upstream=("dh",),
+                    grads=("dx", "dh0", "dc0", "dWx", "dWh", "db"), **WITH_CELL_STATE,
+                    forward=dict(uses=("lstm_step_forward",), misconceptions=lstm_variants("sequence")),
+                    backward=dict(uses=("lstm_step_backward",),
+                                  misconceptions=(Misconception("cut", lstm_backward_cut, CUT),))),
+        *layer_pair("lstm_peephole_step", "x, h_prev, c_prev, Wx, Wh, Wc, b", points=(1, 2),
+                    cases=partial(lstm_cases, step=True, peephole=True),
+                    references=(peephole_step_reference, peephole_step_backward_reference), upstream=("dh", "dc"),
+                    grads=("dx", "dh_prev", "dc_prev", "dWx", "dWh", "dWc", "db"), **WITH_CELL_STATE,
+                    forward=dict(misconceptions=(Misconception("old_cell", peephole_old_cell, OLD_CELL),))),
+        *layer_pair("lstm_all_peephole_step", "x, h_prev, c_prev, Wx, Wh, Wc, b", points=(1, 2),
+                    cases=partial(lstm_form_cases, form="all_peephole"),
+                    references=(all_peephole_step_reference, all_peephole_step_backward_reference),
+                    upstream=("dh", "dc"),
+                    grads=("dx", "dh_prev", "dc_prev", "dWx", "dWh", "dWc", "db"), **WITH_CELL_STATE),
+        *layer_pair("lstm_coupled_step", "x, h_prev, c_prev, Wx, Wh, b", points=(1, 2),
+                    cases=partial(lstm_form_cases, form="coupled"),
+                    references=(coupled_step_reference, coupled_step_backward_reference), upstream=("dh", "dc"),
+                    grads=("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"), **WITH_CELL_STATE),
+        *layer_pair("gru_step", "x, h_prev, Wx, Wh, bx, bh", points=(2, 3), cases=gru_cases,
+                    references=(gru_step_reference, gru_step_backward_reference), outputs=("h",), upstream=("dh",),
+                    grads=("dx", "dh_prev", "dWx", "dWh", "dbx", "dbh"), rtol=RTOL, atol=ATOL,
+                    forward=dict(misconceptions=GRU_VARIANTS)),
+        GradedFunction(name="train_lstm_lm",
+                       signature="train_lstm_lm(data, params, epochs, seq_len, learning_rate, max_norm)",
+                       returns=("params",), points=4, make_cases=train_lm_cases, reference=train_lm_torch, rtol=1e-6,
+                       atol=1e-7, check=train_lm_check, driver="keeps_inputs", time_limit_s=120.0, cpu_s=240,
+                       memory_mb=1024,
                        uses=("lstm_forward", "lstm_backward", "lstm_step_forward", "lstm_step_backward",
                              "clip_grad_norm"),
                        misconceptions=(Misconception("unclipped", train_lm_unclipped,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.problemsets.ps3 import leaf, mlp_forward_torch, train_mlp_cases, train_torch_sgd
+from autograder.problemsets._shared import leaf, mlp_forward_torch, train_mlp_cases, train_torch_sgd
 from autograder.registry import Case, GradedFunction, Misconception, ProblemSet
 
 RTOL, ATOL = 1e-5, 1e-7  # room for float32 arithmetic; every planted bug is off by far more
@@ -156,9 +156,10 @@ PROBLEM_SET = ProblemSet(
     name="ps6",
     title="Problem set 6: objectives and toolkits",
     functions=(
-        GradedFunction("triplet_loss", "triplet_loss(anchor, positive, negative, margin)",
-                       ("loss", "d_anchor", "d_positive", "d_negative"), 3, triplet_cases, triplet_reference,
-                       RTOL, 2e-6,  # float32 cannot resolve a loss of 1e-3 made of distances of 5 and 10 better
+        GradedFunction(name="triplet_loss", signature="triplet_loss(anchor, positive, negative, margin)",
+                       returns=("loss", "d_anchor", "d_positive", "d_negative"), points=3, make_cases=triplet_cases,
+                       reference=triplet_reference, rtol=RTOL,
+                       atol=2e-6,  # float32 cannot resolve a loss of 1e-3 made of distances of 5 and 10 better
                        misconceptions=(
                            Misconception("kink_active", lambda *a: triplet_reference(*a, kink_active=True),
                                          "a triplet exactly at the margin counted as violated; there it is "
@@ -167,15 +168,17 @@ PROBLEM_SET = ProblemSet(
                                          "squared distances; the loss here uses the distances themselves"),
                            Misconception("summed", lambda *a: triplet_reference(*a, summed=True),
                                          "the loss summed over the triplets; it is their mean"))),
-        GradedFunction("linear_ae_loss", "linear_ae_loss(X, W_enc, W_dec)", ("loss", "dW_enc", "dW_dec"), 3,
-                       linear_ae_cases, linear_ae_reference, RTOL, ATOL,
+        GradedFunction(name="linear_ae_loss", signature="linear_ae_loss(X, W_enc, W_dec)",
+                       returns=("loss", "dW_enc", "dW_dec"), points=3, make_cases=linear_ae_cases,
+                       reference=linear_ae_reference, rtol=RTOL, atol=ATOL,
                        misconceptions=(Misconception("per_entry", lambda *a: linear_ae_reference(*a, reduction="per_entry"),
                                                      "the squared error averaged over every entry; it is summed over "
                                                      "the features and averaged over the examples"),)),
-        GradedFunction("principal_angles", "principal_angles(A, B)", ("angles",), 2, principal_angle_cases,
+        GradedFunction(name="principal_angles", signature="principal_angles(A, B)", returns=("angles",), points=2,
+                       make_cases=principal_angle_cases,
                        # arccos near 1 loses half the digits: an angle of 0 comes out as about 1e-8 (in
                        # degrees up to 1e-6, which the "in degrees" diagnosis must still recognise)
-                       principal_angles_reference, rtol=1e-6, atol=1e-5,
+                       reference=principal_angles_reference, rtol=1e-6, atol=1e-5,
                        misconceptions=(
                            Misconception("degrees", lambda *a: principal_angles_reference(*a, degrees=True),
                                          "the angles in degrees; they are in radians"),
@@ -183,11 +186,10 @@ PROBLEM_SET = ProblemSet(
                                          "the angles largest first; they go smallest first"),
                            Misconception("unnormalised", principal_angles_unnormalised,
                                          "cosines taken from the given bases without making them orthonormal first"))),
-        GradedFunction("train_mlp_torch",
-                       "train_mlp_torch(X, y, params, epochs, batch_size, learning_rate, momentum, seed)", ("params",), 3,
-                       train_torch_cases, train_torch_reference, rtol=1e-9, atol=1e-11, imports=("torch",),
-                       driver="keeps_inputs",
-                       time_limit_s=60.0,
+        GradedFunction(name="train_mlp_torch",
+                       signature="train_mlp_torch(X, y, params, epochs, batch_size, learning_rate, momentum, seed)",
+                       returns=("params",), points=3, make_cases=train_torch_cases, reference=train_torch_reference,
+                       rtol=1e-9, atol=1e-11, imports=("torch",), driver="keeps_inputs", time_limit_s=60.0,
                        misconceptions=(Misconception("no_zero_grad", train_torch_no_zero_grad,
                                                      "the gradients are never zeroed between steps, so each step "
                                                      "adds up every earlier minibatch's gradient"),)),

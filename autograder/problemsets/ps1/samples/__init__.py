@@ -1,25 +1,29 @@
 """Problem set 1's samples: planted bugs and correct alternatives (full solutions: not installed for students).
 
-A *mutant* is (description, text in the master's solution, replacement): it must lose that
-function's points and only those. An *alternative* is a different but correct implementation
-(loops, float32 arithmetic, helpers, prints...): it must keep full marks.
+A *mutant* is (description, text in the master's solution, replacement[, misconception]): it must
+lose that function's points and only those, and get the hint of the known mistake its fourth element names
+(one of the function's misconceptions), or none without one. An *alternative* is a different but correct
+implementation (loops, float32 arithmetic, helpers, prints...): it must keep full marks.
 """
 
 MUTANTS = {
     "predict": [
-        ("score 0 predicted as -1", "scores >= 0", "scores > 0"),
-        ("np.sign gives 0 on the hyperplane", "np.where(scores >= 0, 1.0, -1.0)", "np.sign(scores)"),
+        ("score 0 predicted as -1", "scores >= 0", "scores > 0", "zero_as_negative"),
+        ("np.sign gives 0 on the hyperplane", "np.where(scores >= 0, 1.0, -1.0)", "np.sign(scores)",
+         "sign_of_zero_is_zero"),
         ("bias forgotten", "scores = X @ w + b", "scores = X @ w"),
     ],
     "perceptron_update": [
-        ("a point on the hyperplane is not a mistake", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) < 0:"),
+        ("a point on the hyperplane is not a mistake", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) < 0:",
+         "on_hyperplane_is_correct"),
         ("label ignored in the update", "return w + y * x, b + y", "return w + x, b + 1"),
         ("bias not updated", "return w + y * x, b + y", "return w + y * x, b"),
         ("updates inside the hinge's margin too", "if y * (w @ x + b) <= 0:", "if y * (w @ x + b) <= 1:"),
         ("the bias's sign flipped in the mistake test", "if y * (w @ x + b) <= 0:", "if y * (w @ x - b) <= 0:"),
     ],
     "train_perceptron": [
-        ("strict inequality: never leaves w = 0", "if y[i] * (X[i] @ w + b) <= 0:", "if y[i] * (X[i] @ w + b) < 0:"),
+        ("strict inequality: never leaves w = 0", "if y[i] * (X[i] @ w + b) <= 0:", "if y[i] * (X[i] @ w + b) < 0:",
+         "on_hyperplane_is_correct"),
         ("counts only the last epoch's mistakes", "mistakes += epoch_mistakes", "mistakes = epoch_mistakes"),
         ("claims convergence when max_epochs runs out", "return w, b, mistakes, False", "return w, b, mistakes, True"),
         ("bias never updated", "w, b = w + y[i] * X[i], b + y[i]", "w = w + y[i] * X[i]"),
@@ -39,7 +43,7 @@ MUTANTS = {
         ("the bias added outside the label's sign", "y * (X @ w_star + b_star)", "y * (X @ w_star) + b_star"),
     ],
     "hinge_sgd_step": [
-        ("kink counted as sloped", "< 1).astype", "<= 1).astype"),
+        ("kink counted as sloped", "< 1).astype", "<= 1).astype", "kink_counted_as_sloped"),
         ("sum instead of mean for dL/dw", "grad_w = -(active * y) @ X / n", "grad_w = -(active * y) @ X"),
         ("perceptron loss instead of hinge", "< 1).astype", "< 0).astype"),
         ("steps uphill", "return w - lr * grad_w, b - lr * grad_b", "return w + lr * grad_w, b + lr * grad_b"),

@@ -1,8 +1,9 @@
 """Problem set 2's samples: planted bugs and correct alternatives (full solutions: not installed for students).
 
-A *mutant* is (description, text in the master's solution, replacement): it must lose that
-function's points and only those. An *alternative* is a different but correct implementation
-(loops, float32 arithmetic, helpers, prints...): it must keep full marks.
+A *mutant* is (description, text in the master's solution, replacement[, misconception]): it must
+lose that function's points and only those, and get the hint of the known mistake its fourth element names
+(one of the function's misconceptions), or none without one. An *alternative* is a different but correct
+implementation (loops, float32 arithmetic, helpers, prints...): it must keep full marks.
 """
 
 MUTANTS = {
@@ -36,7 +37,8 @@ MUTANTS = {
          "sigma = 1 - np.exp(z - loss)"),
     ],
     "hinge_loss": [
-        ("kink counted as sloped", "grad = np.where(margin < 1, -y, 0.0)", "grad = np.where(margin <= 1, -y, 0.0)"),
+        ("kink counted as sloped", "grad = np.where(margin < 1, -y, 0.0)", "grad = np.where(margin <= 1, -y, 0.0)",
+         "kink_counted_as_sloped"),
         ("perceptron loss instead of hinge", "loss = np.maximum(0.0, 1.0 - margin)", "loss = np.maximum(0.0, -margin)"),
         ("gradient with the wrong sign", "grad = np.where(margin < 1, -y, 0.0)", "grad = np.where(margin < 1, y, 0.0)"),
     ],
@@ -49,7 +51,8 @@ MUTANTS = {
     ],
     "softmax": [
         ("no shift: overflows", "shifted = scores - np.max(scores, axis=1, keepdims=True)", "shifted = scores"),
-        ("normalized over the wrong axis", "e / np.sum(e, axis=1, keepdims=True)", "e / np.sum(e, axis=0, keepdims=True)"),
+        ("normalized over the wrong axis", "e / np.sum(e, axis=1, keepdims=True)",
+         "e / np.sum(e, axis=0, keepdims=True)", "over_columns_row_shift"),
         ("not normalized", "return e / np.sum(e, axis=1, keepdims=True)", "return e"),
     ],
     "softmax_cross_entropy": [
@@ -76,7 +79,8 @@ MUTANTS = {
         ("w updated in place, as CS231n's w -= lr * dw (right values)", 'return w - config["learning_rate"] * g, config',
          'w -= config["learning_rate"] * g\n    return w, config'),
         ("decoupled weight decay (not torch's SGD)", 'g = dw + config["weight_decay"] * w\n    return w - config["learning_rate"] * g, config',
-         'g = dw\n    return w * (1 - config["weight_decay"]) - config["learning_rate"] * g, config'),
+         'g = dw\n    return w * (1 - config["weight_decay"]) - config["learning_rate"] * g, config',
+         "decoupled_weight_decay"),
     ],
     "sgd_momentum": [
         ("velocity not kept between steps", '    config["velocity"] = v\n    return w - config["learning_rate"] * v, config',
@@ -91,23 +95,24 @@ MUTANTS = {
         ("weight decay ignored", 'g = dw + config["weight_decay"] * w', "g = dw"),
     ],
     "adagrad": [
-        ("eps inside the square root", '(np.sqrt(G) + config["eps"])', 'np.sqrt(G + config["eps"])'),
+        ("eps inside the square root", '(np.sqrt(G) + config["eps"])', 'np.sqrt(G + config["eps"])', "eps_inside_sqrt"),
         ("sums gradients instead of their squares", '+ g ** 2', "+ np.abs(g)"),
         ("sum of squares not kept", '    config["sum"] = G\n', ""),
     ],
     "rmsprop": [
-        ("eps inside the square root", '(np.sqrt(s) + config["eps"])', 'np.sqrt(s + config["eps"])'),
+        ("eps inside the square root", '(np.sqrt(s) + config["eps"])', 'np.sqrt(s + config["eps"])', "eps_inside_sqrt"),
         ("alpha and 1 - alpha swapped", 's = a * config.get("square_avg", np.zeros_like(w)) + (1 - a) * g ** 2',
          's = (1 - a) * config.get("square_avg", np.zeros_like(w)) + a * g ** 2'),
         ("average not kept", '    config["square_avg"] = s\n', ""),
     ],
     "adam": [
         ("no bias correction", 'm_hat = m / (1 - config["beta1"] ** t)\n    v_hat = v / (1 - config["beta2"] ** t)',
-         "m_hat, v_hat = m, v"),
+         "m_hat, v_hat = m, v", "no_bias_correction"),
         ("step counter never advances", "config.update(t=t, m=m, v=v)", "config.update(m=m, v=v)"),
-        ("eps inside the square root", '(np.sqrt(v_hat) + config["eps"])', 'np.sqrt(v_hat + config["eps"])'),
+        ("eps inside the square root", '(np.sqrt(v_hat) + config["eps"])', 'np.sqrt(v_hat + config["eps"])',
+         "eps_inside_sqrt"),
         ("decoupled weight decay (AdamW)", 'g = dw + config["weight_decay"] * w',
-         'g = dw\n    w = w * (1 - config["learning_rate"] * config["weight_decay"])'),
+         'g = dw\n    w = w * (1 - config["learning_rate"] * config["weight_decay"])', "decoupled_weight_decay"),
     ],
     "learning_rate_schedule": [
         ("t counted from 0", "t = np.arange(1, T + 1, dtype=float)", "t = np.arange(T, dtype=float) + 0.0"),

@@ -1,31 +1,14 @@
 """Problem set 3's samples: planted bugs and correct alternatives (full solutions: not installed for students).
 
-A *mutant* is (description, text in the master's solution, replacement): it must lose that function's points,
-and nothing beyond the functions that use it by design (a backward pass is graded with its own forward's
-cache; mlp_loss may use the layers; train_mlp uses mlp_loss). An *alternative* is a different but correct
+A *mutant* is (description, text in the master's solution, replacement[, misconception]): it must lose that
+function's points, and nothing beyond the functions that use it by design (a backward pass is graded with its own
+forward's cache; mlp_loss may use the layers; train_mlp uses mlp_loss). An *alternative* is a different but correct
 implementation: it must keep full marks. Where an alternative changes a cache layout, it replaces the forward
-and the backward together (a dict {cell: source}).
+and the backward together (a dict {cell: source}). A mutant's fourth element names the known mistake (one of
+the function's misconceptions) whose hint it must get; a mutant without one must get no hint.
 """
 
-def updated_in_place(loss: str) -> tuple[str, str]:
-    """The master's training loop (week 3's, and week 4's with its own loss function) from its copy of the given
-    params to the update, and a planted bug that rewrites it to update the caller's arrays (a shallow copy, then
-    -=): the returned weights are right, the given ones are changed."""
-    loop = f'''    params = {{key: value.copy() for key, value in params.items()}}
-    velocity = {{key: np.zeros_like(value) for key, value in params.items()}}
-    for epoch in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            _, grads = {loss}(params, X[batch], y[batch])
-            for key in params:
-                velocity[key] = momentum * velocity[key] + grads[key]
-                params[key] = params[key] - learning_rate * velocity[key]
-'''
-    return loop, loop.replace("params = {key: value.copy() for key, value in params.items()}", "params = dict(params)"
-                              ).replace("params[key] = params[key] - learning_rate * velocity[key]",
-                                        "params[key] -= learning_rate * velocity[key]")
-
+from autograder.problemsets._shared.samples import updated_in_place
 
 TRAIN_LOOP, TRAIN_LOOP_IN_PLACE = updated_in_place("mlp_loss")
 
@@ -36,7 +19,7 @@ MUTANTS = {
         ("bias added to the inputs' sum instead of each output", "out = x @ W + b", "out = x @ W + b.sum()"),
     ],
     "affine_backward": [
-        ("db not summed over the batch", "db = dout.sum(axis=0)", "db = dout"),
+        ("db not summed over the batch", "db = dout.sum(axis=0)", "db = dout", "db_not_summed"),
         ("db averaged over the batch", "db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),
         ("dW divided by the batch size", "dW = x.T @ dout", "dW = x.T @ dout / x.shape[0]"),
         ("dx as W dout^T (transposed)", "dx = dout @ W.T", "dx = W @ dout.T"),
@@ -49,7 +32,7 @@ MUTANTS = {
          "out = np.maximum(x, 0.0, out=x)\n    return out, out > 0"),
     ],
     "relu_backward": [
-        ("slope 1 at x = 0", "dx = dout * (x > 0)", "dx = dout * (x >= 0)"),
+        ("slope 1 at x = 0", "dx = dout * (x > 0)", "dx = dout * (x >= 0)", "slope_one_at_zero"),
         ("mask not applied", "dx = dout * (x > 0)", "dx = dout.copy()"),
         ("multiplied by relu(x) instead of its derivative", "dx = dout * (x > 0)", "dx = dout * np.maximum(x, 0.0)"),
         ("the caller's dout masked in place", "dx = dout * (x > 0)", "dx = dout\n    dx[x <= 0] = 0.0"),
@@ -79,7 +62,7 @@ MUTANTS = {
     "softmax_loss": [
         ("summed over the batch instead of averaged",
          "loss = -log_probs[rows, y].mean()\n    dscores = np.exp(log_probs)\n    dscores[rows, y] -= 1.0\n    dscores /= n",
-         "loss = -log_probs[rows, y].sum()\n    dscores = np.exp(log_probs)\n    dscores[rows, y] -= 1.0"),
+         "loss = -log_probs[rows, y].sum()\n    dscores = np.exp(log_probs)\n    dscores[rows, y] -= 1.0", "summed"),
         ("gradient not divided by N", "    dscores /= n\n", "\n"),
         ("no shift: overflows for large logits", "shifted = scores - scores.max(axis=1, keepdims=True)",
          "shifted = scores"),
@@ -89,9 +72,9 @@ MUTANTS = {
     ],
     "mse_loss": [
         ("the factor 1/2 of the squared loss", "loss = np.mean(diff ** 2)\n    dpred = 2.0 * diff / diff.size",
-         "loss = 0.5 * np.mean(diff ** 2)\n    dpred = diff / diff.size"),
+         "loss = 0.5 * np.mean(diff ** 2)\n    dpred = diff / diff.size", "halved"),
         ("averaged over the examples only", "loss = np.mean(diff ** 2)\n    dpred = 2.0 * diff / diff.size",
-         "loss = np.sum(diff ** 2) / diff.shape[0]\n    dpred = 2.0 * diff / diff.shape[0]"),
+         "loss = np.sum(diff ** 2) / diff.shape[0]\n    dpred = 2.0 * diff / diff.shape[0]", "per_example"),
         ("gradient with the wrong sign", "dpred = 2.0 * diff / diff.size", "dpred = -2.0 * diff / diff.size"),
     ],
     "dropout_forward": [
@@ -117,14 +100,16 @@ MUTANTS = {
     "batchnorm_forward": [
         ("the caller's x centred in place (right values)", "x_hat = (x - mu) * inv_std",
          "x -= mu\n        x_hat = x * inv_std"),
-        ("running variance from the biased batch variance", "momentum * var * n / (n - 1)", "momentum * var"),
+        ("running variance from the biased batch variance", "momentum * var * n / (n - 1)", "momentum * var",
+         "running_var_biased"),
         ("momentum used the other way round",
          'bn_param["running_mean"] = (1 - momentum) * bn_param["running_mean"] + momentum * mu\n'
          '        bn_param["running_var"] = (1 - momentum) * bn_param["running_var"] + momentum * var * n / (n - 1)',
          'bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mu\n'
-         '        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var * n / (n - 1)'),
+         '        bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var * n / (n - 1)',
+         "momentum_swapped"),
         ("normalized with the unbiased variance", "inv_std = 1.0 / np.sqrt(var + eps)\n        x_hat",
-         "inv_std = 1.0 / np.sqrt(var * n / (n - 1) + eps)\n        x_hat"),
+         "inv_std = 1.0 / np.sqrt(var * n / (n - 1) + eps)\n        x_hat", "normalize_unbiased"),
         ("eval mode uses the batch statistics", 'if bn_param["mode"] == "train":', "if True:"),
         ("eps outside the square root", "inv_std = 1.0 / np.sqrt(var + eps)", "inv_std = 1.0 / (np.sqrt(var) + eps)"),
     ],
@@ -164,7 +149,8 @@ MUTANTS = {
         ("one-sided (forward) differences",
          "        x[index] = old - h\n        f_minus = f(x)\n        x[index] = old\n"
          "        grad[index] = (f_plus - f_minus) / (2 * h)",
-         "        x[index] = old\n        f_minus = f(x)\n        grad[index] = (f_plus - f_minus) / h"),
+         "        x[index] = old\n        f_minus = f(x)\n        grad[index] = (f_plus - f_minus) / h",
+         "forward_differences"),
         ("x not restored", "        x[index] = old\n        grad[index]", "        grad[index]"),
         ("h fixed at 1e-5, whatever is passed", "grad = np.zeros_like(x, dtype=float)",
          "grad = np.zeros_like(x, dtype=float)\n    h = 1e-5"),
@@ -211,7 +197,8 @@ MUTANTS = {
     ],
     "train_mlp": [
         ("minibatch gradient summed instead of averaged", "_, grads = mlp_loss(params, X[batch], y[batch])",
-         "_, grads = mlp_loss(params, X[batch], y[batch])\n            grads = {k: g * len(batch) for k, g in grads.items()}"),
+         "_, grads = mlp_loss(params, X[batch], y[batch])\n            grads = {k: g * len(batch) for k, g in grads.items()}",
+         "summed"),
         ("biases never updated", "for key in params:", 'for key in [k for k in params if k.startswith("W")]:'),
         ("never shuffled", "order = rng.permutation(n)", "order = np.arange(n)"),
         ("the uneven last minibatch dropped", "for start in range(0, n, batch_size):",

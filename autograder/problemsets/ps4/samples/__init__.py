@@ -6,7 +6,7 @@ A too-slow convolution is not a mutant here: only a grading run's calibrated bud
 (tests/test_speed.py).
 """
 
-from autograder.problemsets.ps3.samples import updated_in_place
+from autograder.problemsets._shared.samples import updated_in_place
 
 PAD = "np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))"
 PAD_ONE_SIDE = "np.pad(x, ((0, 0), (0, 0), (padding, 0), (padding, 0)))"
@@ -29,7 +29,8 @@ MUTANTS = {
          "return np.floor((size + 2 * padding - kernel) / stride) + 1"),
     ],
     "conv_forward_naive": [
-        ("kernel flipped (true convolution)", "np.sum(window * W[filt])", "np.sum(window * W[filt, :, ::-1, ::-1])"),
+        ("kernel flipped (true convolution)", "np.sum(window * W[filt])", "np.sum(window * W[filt, :, ::-1, ::-1])",
+         "flipped"),
         ("bias forgotten", "np.sum(window * W[filt]) + b[filt]", "np.sum(window * W[filt])"),
         ("stride ignored in the window's position", "i * stride:i * stride + kh, j * stride:j * stride + kw",
          "i:i + kh, j:j + kw"),
@@ -37,15 +38,15 @@ MUTANTS = {
     ],
     "conv_forward": [
         ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols",
-         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols"),
-        ("padding on one side only", PAD, PAD_ONE_SIDE),
+         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols", "flipped"),
+        ("padding on one side only", PAD, PAD_ONE_SIDE, "padded_one_side"),
         ("stride ignored", "cols[:, u, v] = padded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride]",
          "cols[:, u, v] = padded[:, :, u:u + ho, v:v + wo]"),
         ("kernel rows and columns swapped when flattening", "out = W.reshape(f, -1) @ cols",
          "out = W.transpose(0, 1, 3, 2).reshape(f, -1) @ cols"),
     ],
     "conv_backward": [
-        ("db not summed over the positions", "db = grad.sum(axis=1)", "db = dout.sum(axis=0)"),
+        ("db not summed over the positions", "db = grad.sum(axis=1)", "db = dout.sum(axis=0)", "db_not_summed"),
         ("stride ignored in backward", "dpadded[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += dcols",
          "dpadded[:, :, u:u + ho, v:v + wo] += dcols"),
         ("padding not cut off dx", "dx = dpadded[:, :, padding:padding + h, padding:padding + w].transpose(1, 0, 2, 3)",
@@ -61,11 +62,11 @@ MUTANTS = {
         ("stride ignored", "padded[:, :, r:r + stride * ho:stride, q:q + stride * wo:stride]",
          "padded[:, :, r:r + ho, q:q + wo]"),
         ("kernel flipped (true convolution)", "out = W.reshape(f, -1) @ cols",
-         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols"),
+         "out = W[:, :, ::-1, ::-1].reshape(f, -1) @ cols", "flipped"),
         ("bias forgotten", "cols.reshape(c * kh * kw, -1) + b[:, None]", "cols.reshape(c * kh * kw, -1)"),
         ("padding on one side only", PAD, PAD_ONE_SIDE),
         ("the dilation moving the windows, the taps adjacent", "f, _, kh, kw = W.shape",
-         "f, _, kh, kw = W.shape\n    stride, dilation = stride * dilation, 1"),
+         "f, _, kh, kw = W.shape\n    stride, dilation = stride * dilation, 1", "dilation_as_stride"),
     ],
     "max_pool_forward": [
         ("mean instead of max", "out = np.take_along_axis(flat, first_max[..., None], axis=-1)[..., 0]",
@@ -92,7 +93,8 @@ MUTANTS = {
          "    for u in range(kernel):\n"
          "        for v in range(kernel):\n"
          "            hit = windows[..., u, v] == top[..., 0, 0]\n"
-         "            dx[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += np.where(hit, dout, 0.0)\n"),
+         "            dx[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += np.where(hit, dout, 0.0)\n",
+         "every_tie"),
         ("stride ignored",
          "rows = np.arange(ho)[:, None] * stride + first_max // kernel      # (N, C, H', W') by broadcasting\n"
          "    cols = np.arange(wo)[None, :] * stride + first_max % kernel",
@@ -121,14 +123,14 @@ MUTANTS = {
     ],
     "conv1d_forward": [
         ("kernel flipped (true convolution)", 'np.einsum("nelk,fek->nfl", windows, W)',
-         'np.einsum("nelk,fek->nfl", windows, W[:, :, ::-1])'),
+         'np.einsum("nelk,fek->nfl", windows, W[:, :, ::-1])', "flipped"),
         ("bias forgotten", " + b[None, :, None]", ""),
         ("'same' padding instead of none", "sliding_window_view(x, W.shape[2], axis=2)",
          "sliding_window_view(np.pad(x, ((0, 0), (0, 0), (W.shape[2] // 2, (W.shape[2] - 1) // 2))), W.shape[2], axis=2)"),
     ],
     "kmax_pool": [
         ("sorted by value instead of kept in order", "np.take_along_axis(x, np.sort(top, axis=-1), axis=-1)",
-         "np.take_along_axis(x, top, axis=-1)"),
+         "np.take_along_axis(x, top, axis=-1)", "sorted_by_value"),
         ("the k smallest", "np.argsort(-x, axis=-1", "np.argsort(x, axis=-1"),
         ("positions instead of values", "return np.take_along_axis(x, np.sort(top, axis=-1), axis=-1)",
          "return np.sort(top, axis=-1)"),
@@ -140,7 +142,8 @@ MUTANTS = {
     ],
     "train_convnet": [
         ("minibatch gradient summed instead of averaged", "_, grads = convnet_loss(params, X[batch], y[batch])",
-         "_, grads = convnet_loss(params, X[batch], y[batch])\n            grads = {k: g * len(batch) for k, g in grads.items()}"),
+         "_, grads = convnet_loss(params, X[batch], y[batch])\n            grads = {k: g * len(batch) for k, g in grads.items()}",
+         "summed"),
         ("biases never updated", "for key in params:", 'for key in [k for k in params if k.startswith("W")]:'),
         ("never shuffled", "order = rng.permutation(n)", "order = np.arange(n)"),
         ("the uneven last minibatch dropped", "for start in range(0, n, batch_size):",

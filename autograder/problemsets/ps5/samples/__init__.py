@@ -62,7 +62,7 @@ MUTANTS = {
     ],
     "rnn_backward": [
         ("BPTT drops the gradient flowing into h_{t-1}", "rnn_step_backward(dh[:, t] + dh_next, caches[t])",
-         "rnn_step_backward(dh[:, t], caches[t])"),
+         "rnn_step_backward(dh[:, t], caches[t])", "cut"),
         ("the shared weights' gradients overwritten, not summed over time",
          "dWx += dWx_t\n        dWh += dWh_t\n        db += db_t", "dWx, dWh, db = dWx_t, dWh_t, db_t"),
         ("dh0 left at zero", "return dx, dh_next, dWx, dWh, db", "return dx, np.zeros_like(dh_next), dWx, dWh, db"),
@@ -74,8 +74,9 @@ MUTANTS = {
     "clip_grad_norm": [
         ("each array clipped by its own norm", CLIP_BODY,
          "    total_norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))\n"
-         "    return [g * min(1.0, max_norm / (np.sqrt(np.sum(g ** 2)) + 1e-6)) for g in grads], total_norm\n"),
-        ("small gradients scaled up as well", "if factor < 1.0:", "if True:"),
+         "    return [g * min(1.0, max_norm / (np.sqrt(np.sum(g ** 2)) + 1e-6)) for g in grads], total_norm\n",
+         "per_array"),
+        ("small gradients scaled up as well", "if factor < 1.0:", "if True:", "scale_up"),
         ("the total norm as the sum of the arrays' norms", "total_norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))",
          "total_norm = sum(np.sqrt(np.sum(g ** 2)) for g in grads)"),
         ("returns the norm after clipping", "return [g * factor for g in grads], total_norm",
@@ -86,8 +87,9 @@ MUTANTS = {
     ],
     "lstm_step_forward": [
         ("gates in i, f, o, g order", LSTM_GATES,
-         "i, f, o, g = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])"),
-        ("tanh(c) omitted from the output", "h = o * tanh_c", "h = o * c"),
+         "i, f, o, g = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])",
+         "ifog"),
+        ("tanh(c) omitted from the output", "h = o * tanh_c", "h = o * c", "no_tanh"),
         ("input and forget gates swapped", "c = f * c_prev + i * g", "c = i * c_prev + f * g"),
         ("a sigmoid candidate", "np.tanh(a[:, 2 * H:3 * H])", "sigmoid(a[:, 2 * H:3 * H])"),
     ],
@@ -100,13 +102,13 @@ MUTANTS = {
         ("the caller's dc added into in place", "dc = dc + dh * o * (1.0 - tanh_c ** 2)", "dc += dh * o * (1.0 - tanh_c ** 2)"),
     ],
     "lstm_forward": [
-        ("gates in i, f, o, g order", LSTM_SEQ_GATES, LSTM_SEQ_IFOG),
-        ("tanh(c) omitted from the output", "h_t = h[t] = o * tanh_c[t]", "h_t = h[t] = o * c_t"),
+        ("gates in i, f, o, g order", LSTM_SEQ_GATES, LSTM_SEQ_IFOG, "ifog"),
+        ("tanh(c) omitted from the output", "h_t = h[t] = o * tanh_c[t]", "h_t = h[t] = o * c_t", "no_tanh"),
         ("the cell state not carried: every step from c0", "c_t = c[t] = f * c_t + i * g", "c_t = c[t] = f * c0 + i * g"),
         ("the initial state ignored", "h_t, c_t = h0, c0", "h_t, c_t = np.zeros_like(h0), np.zeros_like(c0)"),
     ],
     "lstm_backward": [
-        ("BPTT drops the gradient flowing into h_{t-1}", "dh_t = dh[t] + dh_next", "dh_t = dh[t]"),
+        ("BPTT drops the gradient flowing into h_{t-1}", "dh_t = dh[t] + dh_next", "dh_t = dh[t]", "cut"),
         ("the cell state's gradient not carried back", "dc_t = dc_next + dh_t", "dc_t = dh_t"),
         ("dWh from h_t instead of h_{t-1}", "dWh = h_before.reshape(steps * n, H).T @ flat",
          "dWh = h.reshape(steps * n, H).T @ flat"),
@@ -114,7 +116,7 @@ MUTANTS = {
     ],
     "lstm_peephole_step_forward": [
         ("the output gate reads the old cell state", "o = sigmoid(a[:, 3 * H:] + c @ Wc)",
-         "o = sigmoid(a[:, 3 * H:] + c_prev @ Wc)"),
+         "o = sigmoid(a[:, 3 * H:] + c_prev @ Wc)", "old_cell"),
         ("Wc transposed", "c @ Wc)", "c @ Wc.T)"),
         ("tanh(c) omitted from the output", "return o * tanh_c, c, (", "return o * c, c, ("),
     ],
@@ -155,8 +157,8 @@ MUTANTS = {
     ],
     "gru_step_forward": [
         ("reset gate applied before the hidden matmul (the paper's form)", "n = np.tanh(ax[:, 2 * H:] + r * ah[:, 2 * H:])",
-         "n = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:] + bh[2 * H:])"),
-        ("z and 1 - z swapped", "h = (1.0 - z) * n + z * h_prev", "h = z * n + (1.0 - z) * h_prev"),
+         "n = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:] + bh[2 * H:])", "reset_first"),
+        ("z and 1 - z swapped", "h = (1.0 - z) * n + z * h_prev", "h = z * n + (1.0 - z) * h_prev", "z_swapped"),
         ("gates read in the order z, r", "r = sigmoid(ax[:, :H] + ah[:, :H])\n    z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])",
          "z = sigmoid(ax[:, :H] + ah[:, :H])\n    r = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])"),
         ("the hidden bias kept out of the reset", "r * ah[:, 2 * H:])", "r * (ah[:, 2 * H:] - bh[2 * H:]) + bh[2 * H:])"),
@@ -169,7 +171,7 @@ MUTANTS = {
     ],
     "train_lstm_lm": [
         ("no gradient clipping", "clipped, _ = clip_grad_norm([grads[key] for key in keys], max_norm)",
-         "clipped = [grads[key] for key in keys]"),
+         "clipped = [grads[key] for key in keys]", "unclipped"),
         ("the state not carried between chunks",
          "_, grads, h, c = lm_loss(params, data[:, start:start + T], data[:, start + 1:start + T + 1], h, c)",
          "_, grads, _, _ = lm_loss(params, data[:, start:start + T], data[:, start + 1:start + T + 1], h, c)"),

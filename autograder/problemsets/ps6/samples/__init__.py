@@ -6,37 +6,37 @@ As in the earlier problem sets: a mutant must cost its own function only; an alt
 MUTANTS = {
     "triplet_loss": [
         ("a triplet exactly at the margin counted as violated", "active = (margin + d_p - d_n > 0)",
-         "active = (margin + d_p - d_n >= 0)"),
+         "active = (margin + d_p - d_n >= 0)", "kink_active"),
         ("squared distances",
          "    d_p = np.linalg.norm(diff_p, axis=1)\n    d_n = np.linalg.norm(diff_n, axis=1)\n"
          "    g_p = diff_p / d_p[:, None]                      # d ||a - p|| / d a: the unit vector from p to a\n"
          "    g_n = diff_n / d_n[:, None]\n",
          "    d_p = np.sum(diff_p ** 2, axis=1)\n    d_n = np.sum(diff_n ** 2, axis=1)\n"
-         "    g_p = 2.0 * diff_p\n    g_n = 2.0 * diff_n\n"),
-        ("summed over the triplets instead of averaged", "n = anchor.shape[0]", "n = 1"),
+         "    g_p = 2.0 * diff_p\n    g_n = 2.0 * diff_n\n", "squared"),
+        ("summed over the triplets instead of averaged", "n = anchor.shape[0]", "n = 1", "summed"),
         ("the negative's gradient with the wrong sign", "-scale * g_p, scale * g_n", "-scale * g_p, -scale * g_n"),
         ("no hinge: the loss not clipped at zero", "losses = np.maximum(margin + d_p - d_n, 0.0)",
          "losses = margin + d_p - d_n"),
     ],
     "linear_ae_loss": [
-        ("averaged over every entry", "n = X.shape[0]", "n = X.size"),
+        ("averaged over every entry", "n = X.shape[0]", "n = X.size", "per_entry"),
         ("the factor 2 of the square forgotten", "dX_hat = 2.0 * R / n", "dX_hat = R / n"),
         ("residual with the wrong sign", "R = Z @ W_dec - X", "R = X - Z @ W_dec"),
         ("the encoder's gradient left at zero", "dW_enc = X.T @ (dX_hat @ W_dec.T)", "dW_enc = np.zeros_like(W_enc)"),
     ],
     "principal_angles": [
         ("in degrees", "return np.arccos(np.clip(cosines, -1.0, 1.0))",
-         "return np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))"),
+         "return np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))", "degrees"),
         ("largest first", "return np.arccos(np.clip(cosines, -1.0, 1.0))",
-         "return np.arccos(np.clip(cosines, -1.0, 1.0))[::-1]"),
+         "return np.arccos(np.clip(cosines, -1.0, 1.0))[::-1]", "descending"),
         ("the given bases not made orthonormal", "np.linalg.svd(Qa.T @ Qb, compute_uv=False)",
-         "np.linalg.svd(A.T @ B, compute_uv=False)"),
+         "np.linalg.svd(A.T @ B, compute_uv=False)", "unnormalised"),
         ("arcsin instead of arccos", "return np.arccos(np.clip(", "return np.arcsin(np.clip("),
         ("cosines not clipped before arccos (NaN where rounding puts one above 1)",
          "return np.arccos(np.clip(cosines, -1.0, 1.0))", "return np.arccos(cosines)"),
     ],
     "train_mlp_torch": [
-        ("gradients never zeroed between steps", "            optimizer.zero_grad()\n", ""),
+        ("gradients never zeroed between steps", "            optimizer.zero_grad()\n", "", "no_zero_grad"),
         ("biases never trained", "torch.optim.SGD(model.parameters(),",
          "torch.optim.SGD([m.weight for m in model if isinstance(m, torch.nn.Linear)],"),
         ("the minibatch loss summed instead of averaged", "model(inputs[batch]), targets[batch])",
