@@ -1,6 +1,7 @@
 """`make site`: every lecture page holds its figures, every problem set page its statement without solutions, and
 the index links them all. Built from the lectures that tests/test_notebooks_execute.py has just executed (when this
-file runs alone, the site builder executes them itself)."""
+file runs alone, the site builder executes them itself). The index's table of the weeks comes from course/weeks.toml,
+and the command that rewrites README.md's table from that file changes that table and nothing else."""
 from __future__ import annotations
 
 import html
@@ -11,7 +12,8 @@ import nbformat
 import pytest
 from conftest import EXECUTED_LECTURES
 
-from autograder.authoring.site import assets_unavailable, build_site, to_html
+from autograder.authoring.site import (WEEKS, assets_unavailable, build_site, index_page, main, read_weeks,
+                                       readme_week_table, to_html)
 
 REPO = Path(__file__).resolve().parent.parent
 NO_ASSETS = assets_unavailable(REPO / "build" / "site-assets")
@@ -65,3 +67,34 @@ def test_the_solution_check_would_see_a_leak():
     lines = solution_lines(master)
     shown = text_of(to_html(master, "ps1"))
     assert len(lines) >= 5 and sum(line in shown for line in lines) >= 0.9 * len(lines)
+
+
+def test_the_index_shows_the_weeks_from_the_data():
+    lectures = sorted(path.stem for path in (REPO / "course").glob("*.ipynb"))
+    problem_sets = sorted(path.parent.name for path in (REPO / "assignments").glob("*/*.ipynb"))
+    page = index_page(REPO, lectures, problem_sets)
+    table = page[page.index("<table>"):page.index("</table>")]
+    weeks = read_weeks(REPO)
+    for week in weeks:
+        assert f"<td>{week['number']} {html.escape(week['topic'])}</td>" in table, week["topic"]
+        assert f'<a href="problem-sets/{week["problem_set"]["name"]}.html">' in table
+        for lecture in week["lectures"]:
+            assert f'<a href="lectures/{lecture["name"]}.html">{lecture["name"]}</a>' in table, lecture["name"]
+    assert table.count("<tr>") == len(weeks) + 1
+    assert "<h1>From the perceptron to the LSTM</h1>" in page and "An open deep-learning course" in page
+
+
+def test_the_weeks_table_command_rewrites_the_readme_table_and_nothing_else(tmp_path, capsys):
+    (tmp_path / "course").mkdir()
+    readme = (REPO / "README.md").read_text()
+    (tmp_path / "README.md").write_text(readme)
+    (tmp_path / WEEKS).write_text((REPO / WEEKS).read_text().replace('topic = "ConvNets"', 'topic = "Convolutions"'))
+    assert main(["--weeks-table", "--root", str(tmp_path)]) == 0
+    assert "rewritten" in capsys.readouterr().out
+    rewritten = (tmp_path / "README.md").read_text()
+    old, new = readme_week_table(readme), readme_week_table(rewritten)
+    assert "| 4 Convolutions |" in new and new == old.replace("| 4 ConvNets |", "| 4 Convolutions |")
+    assert rewritten == readme.replace(old, new)
+    assert main(["--weeks-table", "--root", str(tmp_path)]) == 0 and "already" in capsys.readouterr().out
+    (tmp_path / "README.md").write_text("# A README without the table\n")
+    assert main(["--weeks-table", "--root", str(tmp_path)]) == 1 and "no table" in capsys.readouterr().err

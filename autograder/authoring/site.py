@@ -1,6 +1,6 @@
 """`make site`: a static HTML site of the course, built with nbconvert.
 
-    build/site/index.html                 the weeks (the README's course table), links, how to run locally
+    build/site/index.html                 the weeks (from course/weeks.toml), links, how to run locally
     build/site/lectures/<lecture>.html    each lecture executed, figures inline, widget state embedded
     build/site/problem-sets/<ps>.html     each problem set's student version (no solutions, not executed)
 
@@ -12,13 +12,18 @@ students get.
 The site works offline: it makes no request outside itself. nbconvert's lab template loads MathJax, require.js and
 the widget manager from public CDNs; here they come from npm packages (pinned below), installed once into
 build/site-assets/ and copied into build/site/assets/, and the pages point there.
+
+The weeks' table is data, course/weeks.toml, which both the site's index and README.md's table are made from:
+``python -m autograder.authoring.site --weeks-table`` rewrites the README's table after the file changes.
 """
 from __future__ import annotations
 
+import argparse
 import html
-import re
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -104,15 +109,70 @@ def to_html(nb, title: str) -> str:
     return body
 
 
-def course_table(readme: str) -> str:
-    """The README's course table (week, lectures, problem set) as HTML, lecture and problem-set names linked."""
+WEEKS = Path("course") / "weeks.toml"
+WEEKS_COMMAND = "python -m autograder.authoring.site --weeks-table"
+# README.md's table of the weeks sits between these two lines (HTML comments: GitHub does not show them)
+TABLE_START = f"<!-- made from {WEEKS.as_posix()}: edit that file, then run `{WEEKS_COMMAND}` -->"
+TABLE_END = "<!-- end of the weeks -->"
+
+
+def read_weeks(root: Path) -> list[dict]:
+    """The weeks of ``root``/course/weeks.toml, in order: {"number", "topic", "lectures": [{"name", "covers"}],
+    "problem_set": {"name", "covers"}}, every text on one line."""
+    path = root / WEEKS
+    try:
+        data = tomllib.loads(path.read_text())
+        one_line = lambda text: " ".join(text.split())
+        return [{"number": week["number"], "topic": week["topic"],
+                 "lectures": [{"name": lecture["name"], "covers": one_line(lecture["covers"])}
+                              for lecture in week["lecture"]],
+                 "problem_set": {"name": week["problem_set"]["name"],
+                                 "covers": one_line(week["problem_set"]["covers"])}}
+                for week in data["week"]]
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+        raise SiteError(f"{path} cannot be read as the course's weeks ({type(error).__name__}: {error}); its own "
+                        "comments say what each week holds") from error
+
+
+def week_table_markdown(weeks: list[dict], show=lambda folder, name: f"`{name}`") -> str:
+    """The weeks as a Markdown table (week, lecture notebooks, problem set). ``show(folder, name)`` writes a lecture's
+    name (folder "lectures") or a problem set's ("problem-sets"); by default as code, as in the README."""
+    rows = ["| week | lecture notebooks | problem set |", "|---|---|---|"]
+    for week in weeks:
+        lectures = "; ".join(f"{show('lectures', lecture['name'])}: {lecture['covers']}"
+                             for lecture in week["lectures"])
+        problem_set = f"{show('problem-sets', week['problem_set']['name'])}: {week['problem_set']['covers']}"
+        rows.append(f"| {week['number']} {week['topic']} | {lectures} | {problem_set} |")
+    return "\n".join(rows)
+
+
+def readme_week_table(readme: str) -> str | None:
+    """The table between README.md's two marker lines, or None when the markers are missing."""
+    start, end = readme.find(TABLE_START), readme.find(TABLE_END)
+    if start < 0 or end < start:
+        return None
+    return readme[start + len(TABLE_START):end].strip()
+
+
+def write_readme_week_table(root: Path) -> bool:
+    """Rewrite README.md's table of the weeks from course/weeks.toml; True when it changed."""
+    path = root / "README.md"
+    readme = path.read_text()
+    if readme_week_table(readme) is None:
+        raise SiteError(f"{path} has no table of the weeks to rewrite: put these two lines where it belongs, "
+                        f"then run `{WEEKS_COMMAND}` again\n{TABLE_START}\n{TABLE_END}")
+    start, end = readme.index(TABLE_START) + len(TABLE_START), readme.index(TABLE_END)
+    new = readme[:start] + "\n\n" + week_table_markdown(read_weeks(root)) + "\n\n" + readme[end:]
+    if new != readme:
+        path.write_text(new)
+    return new != readme
+
+
+def course_table(weeks: list[dict]) -> str:
+    """The weeks as an HTML table, lecture and problem-set names linked to their pages."""
     import mistune
 
-    start = readme.index("| week |")
-    end = readme.index("\n\n", start)
-    table = readme[start:end]
-    table = re.sub(r"`(\d\d[a-z]?_[a-z0-9_]+)`", r"[\1](lectures/\1.html)", table)
-    table = re.sub(r"`(ps\d)`", r"[\1](problem-sets/\1.html)", table)
+    table = week_table_markdown(weeks, lambda folder, name: f"[{name}]({folder}/{name}.html)")
     return mistune.create_markdown(plugins=["table"])(table)
 
 
@@ -129,7 +189,7 @@ code,pre{{background:#f4f4f4}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(intro)}</p>
 <h2>The weeks</h2>
-{course_table(readme)}
+{course_table(read_weeks(root))}
 <h2>Lectures</h2><ul>{items("lectures", lectures)}</ul>
 <p>Each lecture page shows the notebook as it ran when this site was built, figures included; a slider shows the
 figure for its current value (moving it needs a running kernel).</p>
@@ -168,3 +228,26 @@ def build_site(root: Path, out: Path, executed: dict | None = None, log=print, e
     (out / "index.html").write_text(index_page(root, lectures, problem_sets))
     log(f"site: {out / 'index.html'}")
     return out / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.authoring.site",
+                                     description="The site's data. `make site` builds the site itself.")
+    parser.add_argument("--weeks-table", action="store_true",
+                        help=f"rewrite README.md's table of the weeks from {WEEKS.as_posix()}")
+    parser.add_argument("--root", default=".", help="the course folder (default: here)")
+    args = parser.parse_args(argv)
+    if not args.weeks_table:
+        parser.print_help()
+        return 2
+    try:
+        changed = write_readme_week_table(Path(args.root))
+    except SiteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"README.md: the table of the weeks {'rewritten from' if changed else 'already equals'} {WEEKS.as_posix()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
