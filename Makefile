@@ -27,7 +27,7 @@ test-fast: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/python -m autograder lab $(ARGS)
 
-# JupyterHub for the course on one server, as root (see README, "Many students on one server")
+# JupyterHub for the course on one server, as root (see docs/instructors.md, "Many students on one server")
 CHP := $(VENV)/node_modules/.bin/configurable-http-proxy
 $(CHP):
 	npm install --prefix $(VENV) --no-audit --no-fund --loglevel=error configurable-http-proxy@4

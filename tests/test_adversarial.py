@@ -38,7 +38,7 @@ try:
 except RuntimeError:  # a mode this machine cannot give: every test skips, saying why (conftest)
     SANDBOX = isolation.Isolation("rlimits", False)
 NEEDS_HIDING = {"read_master", "read_gradebook", "hidden_import"}
-# Without any sandbox (rlimits only, see the README's security section) these attacks succeed
+# Without any sandbox (rlimits only, see docs/grading.md, "Security") these attacks succeed
 # or harm the machine running the tests, so they are only tried where a sandbox exists.
 NEEDS_SANDBOX = NEEDS_HIDING | {"write_gradebook", "fork_bomb"}
 TRIED = {name: attack for name, attack in ATTACKS.items() if SANDBOX.mode != "rlimits" or name not in NEEDS_SANDBOX}

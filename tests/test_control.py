@@ -125,7 +125,7 @@ def test_a_process_that_dies_before_booting_is_a_grader_fault(notebooks):
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
                     reason="the unshare level needs root, unshare and setpriv")
 def test_unshare_grades_a_course_kept_in_a_private_folder(tmp_path, notebooks):
-    """The README's advice: keep the course folder chmod 700, with .venv inside it as make creates it.
+    """The advice in docs/instructors.md: keep the course folder chmod 700, with .venv inside it as make creates it.
 
     The sandbox user cannot enter that folder; the grader gives it its own copy of NumPy, so the
     class is graded correctly (or, were something else out of reach, refused with the fix)."""

@@ -1,7 +1,7 @@
 """The course on JupyterHub (hub/jupyterhub_config.py) with two real Linux users, in a real browser.
 
 The test creates two student accounts and an instructor account, a course folder owned by the instructor (closed
-to others, as the README says) and a shared exchange, and starts the hub (LocalProcessSpawner,
+to others, as docs/instructors.md says) and a shared exchange, and starts the hub (LocalProcessSpawner,
 configurable-http-proxy from npm) on a free loopback port. Then:
 
 1. the instructor releases ps1 into the shared exchange (`python -m autograder release ps1`, as that user);
@@ -120,12 +120,12 @@ def test_two_students_submit_through_the_hub_the_instructor_grades_them_and_neit
     exchange.mkdir()
     exchange.chmod(0o1777)
     course = make_course(base / "course")
-    with open(course / "nbgrader_config.py", "a") as f:      # what the README says to set on a shared server
+    with open(course / "nbgrader_config.py", "a") as f:      # what docs/instructors.md says to set on a shared server
         f.write(f'\nc.Exchange.root = "{exchange}"\n')
     (course / "roster.csv").write_text(f"id,first_name,last_name,email\n{student},Sam,Student,sam@example.org\n"
                                        f"{student2},Tia,Student,tia@example.org\n")
     subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
-    course.chmod(0o700)                                      # the README: readable by the instructors only
+    course.chmod(0o700)                                      # docs/instructors.md: readable by the instructors only
     as_user(instructor, sys.executable, "-m", "autograder", "release", "ps1", cwd=course)
 
     port = free_port()

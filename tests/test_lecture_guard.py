@@ -1,4 +1,4 @@
-"""No lecture may hold code that earns a graded function's points, under any name (README, "Whose code is graded").
+"""No lecture may hold code that earns a graded function's points, under any name (docs/grading.md, "Whose code is graded").
 
 tests/lecture_guard.py runs each lecture's definitions and puts every function whose arguments fit a graded
 function's signature through that function's visible check, with the lecture's other definitions beside it. The

@@ -263,7 +263,7 @@ def test_a_class_without_submissions_says_so(tmp_path):
 
 
 def test_the_benchmark_finds_its_planted_copies():
-    """benchmarks/similarity_bench.py on a class of 60 (the README's figure is for 300): every copy listed."""
+    """benchmarks/similarity_bench.py on a class of 60 (docs/instructors.md's figure is for 300): every copy listed."""
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "similarity_bench.py"), "--students", "60"],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr

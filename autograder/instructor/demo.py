@@ -40,7 +40,7 @@ def run_demo(root: Path | None = None, seed: int | None = None) -> bool:
     shutil.copytree(home / "solutions", demo / "solutions")
     course = Course.load(demo)
     # the sample class is the course's own code: where the sandbox cannot hide the masters (no bubblewrap), the
-    # demo grades it anyway and says so in each control line; a real class would be refused there (README, Security)
+    # demo grades it anyway and says so in each control line; a real class would be refused there (docs/grading.md, "Security")
     course.limits = dataclasses.replace(course.limits, trusted_submissions=True)
     ok = True
 
