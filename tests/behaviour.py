@@ -69,8 +69,8 @@ def snapshot(demo: Path, account: str | None = None) -> dict:
         shot["graded"][f"{ps}/{key}"] = json.loads(clean(json.dumps({"report": data, "cells": _outputs(notebook)},
                                                                     sort_keys=True), account))
     for page in sorted(demo.glob("reports/*.html")):
-        lines = clean(WRITTEN.sub("Written <date>", page.read_text()), account).splitlines()
-        shot["reports"][page.stem] = [line for line in lines if not TIME_ROW.match(line.strip())]
+        lines = [line for line in page.read_text().splitlines() if not TIME_ROW.match(line.strip())]
+        shot["reports"][page.stem] = clean(WRITTEN.sub("Written <date>", "\n".join(lines)), account).splitlines()
     for export in sorted(demo.glob("grades-*.csv")):
         with open(export, newline="") as f:
             rows = [row for row in csv.reader(f)]
