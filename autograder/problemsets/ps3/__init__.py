@@ -501,29 +501,31 @@ def torch_function(kind, data):
     raise ValueError(kind)
 
 
-def numerical_gradient_reference(kind, data, x, h, order="C"):
-    """Central differences of the same function, evaluated in torch; and x itself (it must come back unchanged).
-    ``order`` is how the sandbox lays x out in memory; it changes nothing here."""
+def finite_differences(kind, data, x, h, central: bool):
+    """The gradient of ``kind``'s function at ``x`` by finite differences in torch, one coordinate at a time:
+    (f(x + h e_i) - f(x - h e_i)) / 2h when ``central``, else the one-sided (f(x + h e_i) - f(x)) / h."""
     f = torch_function(kind, data)
     grad = torch.zeros_like(x)
     flat, g = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.numel()):
         e = torch.zeros_like(flat)
         e[i] = h
-        g[i] = (f((flat + e).reshape(x.shape)) - f((flat - e).reshape(x.shape))) / (2 * h)
-    return grad, x
+        if central:
+            g[i] = (f((flat + e).reshape(x.shape)) - f((flat - e).reshape(x.shape))) / (2 * h)
+        else:
+            g[i] = (f((flat + e).reshape(x.shape)) - f(x)) / h
+    return grad
+
+
+def numerical_gradient_reference(kind, data, x, h, order="C"):
+    """Central differences of the same function, evaluated in torch; and x itself (it must come back unchanged).
+    ``order`` is how the sandbox lays x out in memory; it changes nothing here."""
+    return finite_differences(kind, data, x, h, central=True), x
 
 
 def forward_differences(kind, data, x, h, order="C"):
     """Known mistake: one-sided differences (f(x + h e_i) - f(x)) / h."""
-    f = torch_function(kind, data)
-    grad = torch.zeros_like(x)
-    flat, g = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.numel()):
-        e = torch.zeros_like(flat)
-        e[i] = h
-        g[i] = (f((flat + e).reshape(x.shape)) - f(x)) / h
-    return grad, x
+    return finite_differences(kind, data, x, h, central=False), x
 
 
 def relative_error_cases(rng):
