@@ -120,8 +120,7 @@ MODULE_TIERS: dict[str, str | tuple[str, dict[str, str]]] = {
     "test_imports.py": ("sandbox", {"test_only_the_torch_function_is_allowed_more_than_numpy": "unit"}),
     "test_lab.py": ("system", {"test_students_copies_never_overwrite_their_work": "unit",
                                "test_root_gets_allow_root": "unit"}),
-    "test_layout.py": ("unit", {"test_the_runner_copies_the_whole_sandbox_folder": "notebooks",  # asks for template
-                                "test_samples_are_not_installed_for_students": "system",
+    "test_layout.py": ("unit", {"test_samples_are_not_installed_for_students": "system",
                                 "test_a_new_problem_set_is_one_folder": "system"}),
     "test_lecture_guard.py": "notebooks",
     "test_limits.py": ("sandbox", {"test_deadlines_only_shrink": "unit"}),

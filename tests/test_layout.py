@@ -102,7 +102,7 @@ def test_no_problem_set_imports_another():
         assert others == [], f"{path.relative_to(PACKAGE)} imports {others}: what weeks share goes in problemsets/_shared"
 
 
-def test_the_runner_copies_the_whole_sandbox_folder(template):
+def test_the_runner_copies_the_whole_sandbox_folder():
     from autograder.grading import runner
 
     copied = set(runner.SANDBOX_FILES)
